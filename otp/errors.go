@@ -1,0 +1,33 @@
+package otp
+
+import "errors"
+
+// Errors returned by this package. Callers match them with errors.Is; none of
+// them carries a secret or a code.
+var (
+	ErrUnknownEncoding  = errors.New("unknown encoding")
+	ErrUnknownAlgorithm = errors.New("unknown algorithm")
+	ErrInvalidDigits    = errors.New("digits out of range")
+	ErrInvalidPeriod    = errors.New("period out of range")
+	ErrInvalidSkew      = errors.New("skew out of range")
+	ErrInvalidLength    = errors.New("secret length out of range")
+
+	// ErrInvalidSecret means the secret does not decode in its encoding.
+	ErrInvalidSecret = errors.New("secret does not decode")
+	// ErrSecretTooShort and ErrSecretTooLong bound the decoded key.
+	ErrSecretTooShort = errors.New("secret too short")
+	ErrSecretTooLong  = errors.New("secret too long")
+	// ErrCannotEncode means an encoding cannot carry arbitrary bytes (ascii).
+	ErrCannotEncode = errors.New("encoding cannot carry random bytes")
+
+	// ErrMalformedToken means a code has the wrong length or a non-digit.
+	ErrMalformedToken = errors.New("malformed token")
+
+	// ErrColonInLabel means an issuer or account contains a colon, which the
+	// Key URI format reserves as the label separator.
+	ErrColonInLabel = errors.New("label contains a colon")
+	// ErrEmptyAccount means a Key URI was asked for without an account name.
+	ErrEmptyAccount = errors.New("account is empty")
+	// ErrInvalidQRSize means the QR size is out of range or too small for the URI.
+	ErrInvalidQRSize = errors.New("qr size out of range")
+)
