@@ -31,8 +31,11 @@ func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	if account == "" {
 		return "", ErrEmptyAccount
 	}
-	if strings.Contains(account, ":") || strings.Contains(issuer, ":") {
-		return "", ErrColonInLabel
+	if err := CheckLabel(account); err != nil {
+		return "", err
+	}
+	if err := CheckLabel(issuer); err != nil {
+		return "", err
 	}
 	if err := checkKeyLen(secret); err != nil {
 		return "", err
@@ -62,6 +65,15 @@ func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	b.WriteString("&period=")
 	b.WriteString(strconv.Itoa(p.Period))
 	return b.String(), nil
+}
+
+// CheckLabel reports ErrColonInLabel when an issuer or account name holds the
+// colon that separates them in a Key URI label.
+func CheckLabel(name string) error {
+	if strings.Contains(name, ":") {
+		return ErrColonInLabel
+	}
+	return nil
 }
 
 // QR returns a size×size PNG of a QR code that carries uri.

@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/acme/totp/otp"
+)
+
+// Problem is an RFC 9457 problem details answer, the one shape of every 4xx
+// and 5xx. Code is stable and meant for programs; Detail is for people and
+// never echoes a secret or a token.
+type Problem struct {
+	Type   string `json:"type" example:"urn:totp:problem:invalid_parameter"`
+	Title  string `json:"title" example:"Bad Request"`
+	Status int    `json:"status" example:"400"`
+	Detail string `json:"detail" example:"digits must be 6, 7 or 8"`
+	Code   string `json:"code" example:"invalid_parameter"`
+	Field  string `json:"field,omitempty" example:"digits"`
+}
+
+// Error makes a Problem usable as an error inside the handlers.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// Stable problem codes.
+const (
+	CodeInvalidJSON      = "invalid_json"
+	CodeInvalidSecret    = "invalid_secret"
+	CodeInvalidParameter = "invalid_parameter"
+	CodeMissingField     = "missing_field"
+	CodeUnknownField     = "unknown_field"
+	CodeBodyTooLarge     = "body_too_large"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeInternal         = "internal"
+)
+
+const problemType = "urn:totp:problem:"
+
+func newProblem(status int, code, field, detail string) *Problem {
+	return &Problem{
+		Type:   problemType + code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+		Code:   code,
+		Field:  field,
+	}
+}
+
+func badRequest(code, field, detail string) *Problem {
+	return newProblem(http.StatusBadRequest, code, field, detail)
+}
+
+func invalidParam(field, format string, args ...any) *Problem {
+	return badRequest(CodeInvalidParameter, field, fmt.Sprintf(format, args...))
+}
+
+func missing(field string) *Problem {
+	return badRequest(CodeMissingField, field, field+" is required")
+}
+
+func join[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// fieldProblem translates a domain error about field into a Problem. Errors
+// it does not know become a 500 whose detail says nothing of the input.
+func fieldProblem(field string, err error) *Problem {
+	var p *Problem
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.Is(err, otp.ErrUnknownEncoding):
+		return invalidParam(field, "%s must be one of %s", field, join(otp.Encodings))
+	case errors.Is(err, otp.ErrCannotEncode):
+		return invalidParam(field, "%s ascii cannot carry random bytes; use base32, hex or base64", field)
+	case errors.Is(err, otp.ErrUnknownAlgorithm):
+		return invalidParam(field, "%s must be one of %s", field, join(otp.Algorithms))
+	case errors.Is(err, otp.ErrInvalidDigits):
+		return invalidParam(field, "%s must be %d, 7 or %d", field, otp.MinDigits, otp.MaxDigits)
+	case errors.Is(err, otp.ErrInvalidPeriod):
+		return invalidParam(field, "%s must be from %d to %d seconds", field, otp.MinPeriod, otp.MaxPeriod)
+	case errors.Is(err, otp.ErrInvalidSkew):
+		return invalidParam(field, "%s must be from 0 to %d steps", field, otp.MaxSkew)
+	case errors.Is(err, otp.ErrInvalidLength):
+		return invalidParam(field, "%s must be from %d to %d bytes", field, otp.MinGenerateLen, otp.MaxGenerateLen)
+	case errors.Is(err, otp.ErrInvalidQRSize):
+		return invalidParam(field, "%s must be from %d to %d pixels, and large enough for the URI", field, otp.MinQRSize, otp.MaxQRSize)
+	case errors.Is(err, otp.ErrColonInLabel):
+		return invalidParam(field, "%s must not contain a colon (the Key URI label separator)", field)
+	case errors.Is(err, otp.ErrEmptyAccount):
+		return missing(field)
+	case errors.Is(err, otp.ErrInvalidSecret):
+		return badRequest(CodeInvalidSecret, field, field+" does not decode in its encoding")
+	case errors.Is(err, otp.ErrSecretTooShort):
+		return badRequest(CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at least %d bytes", field, otp.MinKeyLen))
+	case errors.Is(err, otp.ErrSecretTooLong):
+		return badRequest(CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at most %d bytes", field, otp.MaxKeyLen))
+	}
+	return newProblem(http.StatusInternalServerError, CodeInternal, "", "internal error")
+}
+
+// abort answers c with p and stops the handler chain.
+func abort(c *gin.Context, p *Problem) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		body = []byte(`{"status":500,"code":"internal"}`)
+	}
+	c.Data(p.Status, "application/problem+json", body)
+	c.Abort()
+}
+
+// fail answers c with the Problem err stands for, logging what is unexpected.
+func (s *Server) fail(c *gin.Context, field string, err error) {
+	p := fieldProblem(field, err)
+	if p.Status >= http.StatusInternalServerError {
+		// Domain errors carry no secret; the message is safe to log.
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(), "request_id", requestID(c))
+	}
+	abort(c, p)
+}

@@ -1,0 +1,73 @@
+// Package handlers is the HTTP layer of the service: Gin routes that
+// translate requests into calls on package otp and its answers and errors
+// into JSON, and nothing else.
+package handlers
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
+
+	// The generated spec registers itself with swag for /swagger/doc.json.
+	_ "github.com/acme/totp/docs"
+)
+
+// Server holds what the handlers depend on. Its zero value is not usable:
+// set every field.
+type Server struct {
+	// Now is the clock every code and verification is computed against.
+	Now func() time.Time
+	// Random is where new secrets come from: crypto/rand.Reader outside tests.
+	Random io.Reader
+	// Log receives one access line per request and unexpected errors.
+	// Secrets, tokens and bodies are never logged.
+	Log *slog.Logger
+}
+
+// Handler returns the router with every route and middleware.
+func (s *Server) Handler() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ContextWithFallback = true
+	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders)
+	r.NoRoute(func(c *gin.Context) {
+		abort(c, newProblem(http.StatusNotFound, CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "",
+			"method "+c.Request.Method+" is not allowed here; see the Allow header"))
+	})
+
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
+	r.GET("/healthz", s.health)
+	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler))
+
+	r.GET("/generate/secret", s.generateSecret)
+	r.POST("/generate/token", s.generateToken)
+	r.POST("/verify/token", s.verifyToken)
+	r.POST("/generate/qr", s.generateQR)
+
+	legacy := r.Group("/auth")
+	legacy.GET("/generate/secret/:encoding/:length", s.legacyGenerateSecret)
+	legacy.POST("/generate/token/:encoding", s.legacyGenerateToken)
+	legacy.POST("/verify/token/:encoding", s.legacyVerifyToken)
+	return r
+}
+
+// health answers GET /healthz.
+//
+//	@Summary	Liveness check
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	HealthResponse
+//	@Router		/healthz [get]
+func (s *Server) health(c *gin.Context) {
+	c.JSON(http.StatusOK, HealthResponse{Status: "ok"})
+}
