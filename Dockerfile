@@ -1,0 +1,15 @@
+# syntax=docker/dockerfile:1
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/totp .
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/totp /totp
+USER nonroot:nonroot
+ENV ADDR=:8080
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/totp", "healthcheck"]
+ENTRYPOINT ["/totp"]
