@@ -1,0 +1,193 @@
+// Package guard keeps the short-lived state that makes verification safe to
+// expose to a login flow: which steps of a secret were already used (RFC
+// 6238 section 5.2: a code is accepted once) and how many wrong codes were
+// tried (RFC 4226 section 7.3: throttling). It never sees a secret or a
+// code, only fingerprints of secrets and step numbers.
+//
+// State lives in a Store: Memory for one instance, Redis for a fleet.
+package guard
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/acme/totp/otp"
+)
+
+// ErrUnavailable means the store could not be reached; verification fails
+// closed rather than accept a code it could not record.
+var ErrUnavailable = errors.New("guard store unavailable")
+
+// ThrottledError means the secret failed too often; no answer about the
+// code is given until RetryAfter has passed.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts; retry after %v", e.RetryAfter)
+}
+
+// Store keeps the guard's state. Each method is atomic, across goroutines
+// and, for shared stores, across instances.
+type Store interface {
+	// Fail counts a failed attempt under key. The first failure opens a
+	// window of the given length; Fail returns the failures counted in the
+	// window so far, this one included, and how long the window still runs.
+	Fail(ctx context.Context, key string, window time.Duration) (failures int, left time.Duration, err error)
+	// Claim records c.Step as used under c.Key, unless c.FailKey holds
+	// c.Limit failures or more (Locked, with how long the lock still runs)
+	// or c.Key already holds a step at or after c.Step (Replayed).
+	Claim(ctx context.Context, c Claim) (Verdict, error)
+	// Ping reports whether the store can be reached.
+	Ping(ctx context.Context) error
+}
+
+// Claim asks a Store to record one use.
+type Claim struct {
+	Key     string
+	Step    uint64
+	TTL     time.Duration // how long the record must outlive now
+	FailKey string
+	Limit   int
+}
+
+// Verdict is a Store's answer to a Claim.
+type Verdict struct {
+	Claimed bool
+	// Locked is how long the lock on FailKey still runs, when it is in force.
+	Locked time.Duration
+}
+
+// Reason says why a code is not valid.
+type Reason string
+
+// The reasons a verification is not valid.
+const (
+	Mismatch  Reason = "mismatch"
+	Malformed Reason = "malformed"
+	Replayed  Reason = "replayed"
+	Stale     Reason = "stale"
+)
+
+// Result is the outcome of a guarded verification.
+type Result struct {
+	otp.Match
+	Reason Reason // empty when Valid
+}
+
+// Verifier checks codes against a Store. With a nil Store the guard is off:
+// codes may be reused and guessed without limit, and only AfterStep
+// protects against replay.
+type Verifier struct {
+	Store Store
+	// Key keys the fingerprints; instances sharing a Store must share it.
+	Key []byte
+	// MaxFailures failures inside FailureWindow lock a secret until the
+	// window passes.
+	MaxFailures   int
+	FailureWindow time.Duration
+}
+
+// Attempt is one verification.
+type Attempt struct {
+	Secret []byte // decoded, for the fingerprint
+	Key    *otp.Key
+	Token  string
+	Now    time.Time
+	Skew   int
+	// AfterStep, when set, refuses any match at or before it (Stale): the
+	// stateless replay guard for callers that store the last step.
+	AfterStep *uint64
+}
+
+// Verify checks a.Token and records its outcome. A malformed token cannot
+// succeed and is answered without touching the store. A wrong code counts
+// as a failure before it is answered, and a right code is refused while the
+// secret is locked, so concurrent guesses cannot exceed the limit.
+func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
+	match, err := a.Key.Verify(a.Token, a.Now, a.Skew)
+	if errors.Is(err, otp.ErrMalformedToken) {
+		return Result{Reason: Malformed}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
+		return Result{Reason: Stale}, nil
+	}
+	if v.Store == nil {
+		if !match.Valid {
+			return Result{Reason: Mismatch}, nil
+		}
+		return Result{Match: match}, nil
+	}
+
+	fp := v.fingerprint(a.Secret, a.Key.Params)
+	failKey := "fail:" + fp
+	if !match.Valid {
+		failures, left, err := v.Store.Fail(ctx, failKey, v.FailureWindow)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if failures > v.MaxFailures {
+			return Result{}, &ThrottledError{RetryAfter: left}
+		}
+		return Result{Reason: Mismatch}, nil
+	}
+	verdict, err := v.Store.Claim(ctx, Claim{
+		Key:     "used:" + fp,
+		Step:    match.Step,
+		TTL:     useTTL(match.Step, a.Key.Params, a.Now),
+		FailKey: failKey,
+		Limit:   v.MaxFailures,
+	})
+	switch {
+	case err != nil:
+		return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case verdict.Locked > 0:
+		return Result{}, &ThrottledError{RetryAfter: verdict.Locked}
+	case !verdict.Claimed:
+		return Result{Reason: Replayed}, nil
+	}
+	return Result{Match: match}, nil
+}
+
+// useTTL keeps a used step until no verification could accept it again:
+// until it leaves the widest window any request may ask for.
+func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
+	until := time.Unix(int64(step+otp.MaxSkew+1)*int64(p.Period), 0)
+	return until.Sub(now)
+}
+
+// fingerprint names a secret and its parameters without revealing them:
+// HMAC-SHA256 under the deployment's key. Two encodings of one secret are
+// one fingerprint; the same bytes under other parameters are another, since
+// their codes differ.
+func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
+	mac := hmac.New(sha256.New, v.Key)
+	var params [8]byte
+	binary.BigEndian.PutUint32(params[:4], uint32(p.Period))
+	params[4] = byte(p.Digits)
+	mac.Write([]byte(p.Algorithm))
+	mac.Write(params[:])
+	mac.Write(secret)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Ready reports whether the guard can record uses: always, when it is off.
+func (v *Verifier) Ready(ctx context.Context) error {
+	if v.Store == nil {
+		return nil
+	}
+	if err := v.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package guard_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/guard"
+	"github.com/acme/totp/otp"
+)
+
+var secret = []byte("12345678901234567890")
+
+func newVerifier(t *testing.T, store guard.Store) *guard.Verifier {
+	t.Helper()
+	return &guard.Verifier{Store: store, Key: []byte("test fingerprint key"), MaxFailures: 3, FailureWindow: 5 * time.Minute}
+}
+
+func attempt(t *testing.T, token string, now time.Time) guard.Attempt {
+	t.Helper()
+	key, err := otp.NewKey(secret, otp.DefaultParams)
+	require.NoError(t, err)
+	return guard.Attempt{Secret: secret, Key: key, Token: token, Now: now, Skew: 1}
+}
+
+func code(t *testing.T, step uint64) string {
+	t.Helper()
+	key, err := otp.NewKey(secret, otp.DefaultParams)
+	require.NoError(t, err)
+	return key.HOTP(step)
+}
+
+func TestReplay(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	ctx := context.Background()
+	now := otp.DefaultParams.Step(c.Now())
+
+	steps := []struct {
+		name       string
+		step       uint64
+		wantValid  bool
+		wantReason guard.Reason
+	}{
+		{"current code", now, true, ""},
+		{"the same code again", now, false, guard.Replayed},
+		{"the previous step's code", now - 1, false, guard.Replayed},
+		{"the next step's code", now + 1, true, ""},
+		{"the current code after a later one", now, false, guard.Replayed},
+	}
+	for _, s := range steps {
+		r, err := v.Verify(ctx, attempt(t, code(t, s.step), c.Now()))
+		require.NoError(t, err, s.name)
+		assert.Equal(t, s.wantValid, r.Valid, s.name)
+		assert.Equal(t, s.wantReason, r.Reason, s.name)
+	}
+
+	// A used step stays refused for as long as any window could reach it.
+	c.Add(time.Duration(otp.MaxSkew) * 30 * time.Second)
+	a := attempt(t, code(t, now+1), c.Now())
+	a.Skew = otp.MaxSkew
+	r, err := v.Verify(ctx, a)
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, r.Reason)
+}
+
+func TestAfterStep(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	step := otp.DefaultParams.Step(now)
+	for _, store := range []struct {
+		name  string
+		store guard.Store
+	}{{"guard off", nil}, {"guard on", guard.NewMemory(func() time.Time { return now }, 0)}} {
+		t.Run(store.name, func(t *testing.T) {
+			v := newVerifier(t, store.store)
+			tests := []struct {
+				name      string
+				after     uint64
+				wantValid bool
+			}{
+				{"after an earlier step", step - 1, true},
+				{"after this step", step, false},
+				{"after a later step", step + 1, false},
+			}
+			for _, tt := range tests {
+				a := attempt(t, code(t, step), now)
+				a.AfterStep = &tt.after
+				r, err := v.Verify(context.Background(), a)
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantValid, r.Valid, tt.name)
+				if !tt.wantValid {
+					assert.Equal(t, guard.Stale, r.Reason, tt.name)
+				}
+			}
+		})
+	}
+}
+
+func TestGuardOffAllowsReuse(t *testing.T) {
+	v := newVerifier(t, nil)
+	now := time.Unix(1_700_000_000, 0)
+	tok := code(t, otp.DefaultParams.Step(now))
+	for range 2 {
+		r, err := v.Verify(context.Background(), attempt(t, tok, now))
+		require.NoError(t, err)
+		assert.True(t, r.Valid)
+	}
+	for range 10 {
+		r, err := v.Verify(context.Background(), attempt(t, "000000", now))
+		require.NoError(t, err)
+		assert.Equal(t, guard.Mismatch, r.Reason)
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	ctx := context.Background()
+	wrong := func() (guard.Result, error) { return v.Verify(ctx, attempt(t, "000000", c.Now())) }
+	right := func() (guard.Result, error) {
+		return v.Verify(ctx, attempt(t, code(t, otp.DefaultParams.Step(c.Now())), c.Now()))
+	}
+
+	// Malformed codes cannot succeed and are not counted.
+	for range 10 {
+		r, err := v.Verify(ctx, attempt(t, "12", c.Now()))
+		require.NoError(t, err)
+		assert.Equal(t, guard.Malformed, r.Reason)
+	}
+	for i := range 3 {
+		r, err := wrong()
+		require.NoError(t, err, "failure %d", i+1)
+		assert.Equal(t, guard.Mismatch, r.Reason)
+	}
+	c.Add(time.Minute)
+
+	var throttled *guard.ThrottledError
+	_, err := wrong()
+	require.ErrorAs(t, err, &throttled, "the fourth failure inside the window")
+	assert.Equal(t, 4*time.Minute, throttled.RetryAfter)
+
+	_, err = right()
+	require.ErrorAs(t, err, &throttled, "a right code does not lift the lock")
+	assert.Equal(t, 4*time.Minute, throttled.RetryAfter)
+
+	c.Add(4 * time.Minute)
+	r, err := right()
+	require.NoError(t, err)
+	assert.True(t, r.Valid, "the window passed")
+}
+
+func TestFingerprintsSeparateSecretsAndParams(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	ctx := context.Background()
+	for range 3 {
+		_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
+		require.NoError(t, err)
+	}
+	_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
+	require.Error(t, err)
+
+	// Same bytes, 8 digits: another fingerprint, not locked.
+	key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA1, Digits: 8, Period: 30})
+	require.NoError(t, err)
+	r, err := v.Verify(ctx, guard.Attempt{Secret: secret, Key: key, Token: "00000000", Now: c.Now(), Skew: 1})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Mismatch, r.Reason)
+
+	// Another deployment key: another fingerprint.
+	other := newVerifier(t, v.Store)
+	other.Key = []byte("another key")
+	r, err = other.Verify(ctx, attempt(t, "000000", c.Now()))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Mismatch, r.Reason)
+}
+
+// brokenStore fails every call, as an unreachable Redis does.
+type brokenStore struct{}
+
+var errBroken = errors.New("connection refused")
+
+func (brokenStore) Fail(context.Context, string, time.Duration) (int, time.Duration, error) {
+	return 0, 0, errBroken
+}
+func (brokenStore) Claim(context.Context, guard.Claim) (guard.Verdict, error) {
+	return guard.Verdict{}, errBroken
+}
+func (brokenStore) Ping(context.Context) error { return errBroken }
+
+func TestFailsClosed(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	v := newVerifier(t, brokenStore{})
+	_, err := v.Verify(context.Background(), attempt(t, code(t, otp.DefaultParams.Step(now)), now))
+	assert.ErrorIs(t, err, guard.ErrUnavailable, "a right code is not valid unless recorded")
+	_, err = v.Verify(context.Background(), attempt(t, "000000", now))
+	assert.ErrorIs(t, err, guard.ErrUnavailable)
+	assert.ErrorIs(t, v.Ready(context.Background()), guard.ErrUnavailable)
+}
