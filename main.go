@@ -14,6 +14,14 @@
 //	@tag.description			Current codes and verification
 //	@tag.name					operations
 //	@tag.description			Health
+//	@securityDefinitions.apikey	ApiKeyAuth
+//	@in							header
+//	@name						X-API-Key
+//	@description				Needed when the service is started with API keys (API_KEYS).
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				The same key as "Bearer KEY".
 //	@tag.name					original routes
 //	@tag.description			The original service's route forms, kept for callers migrating without change
 package main
@@ -30,12 +38,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 )
 
@@ -53,7 +64,21 @@ type config struct {
 	addr            string
 	logLevel        slog.Level
 	shutdownTimeout time.Duration
+
+	guard         bool
+	guardKey      []byte // from GUARD_KEY, or random per process
+	guardCapacity int
+	maxFailures   int
+	failureWindow time.Duration
+	redisURL      string
+	redisPrefix   string
+
+	apiKeys []string
 }
+
+// minGuardKeyLen keeps GUARD_KEY from being guessable: it keys the
+// fingerprints that name secrets in a shared store.
+const minGuardKeyLen = 16
 
 // parseConfig reads flags, each falling back to an environment variable and
 // then to its default.
@@ -77,6 +102,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", env("ADDR", defaultAddr), "listen address (env ADDR; PORT when ADDR is unset)")
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
+	guardMode := fs.String("guard", env("GUARD", "on"), "on: refuse reused codes and throttle failures; off: neither (env GUARD)")
+	guardKey := fs.String("guard-key", getenv("GUARD_KEY"), "key of the secret fingerprints, at least 16 bytes; needed to share Redis (env GUARD_KEY; prefer the env)")
+	capacity := fs.String("guard-capacity", env("GUARD_CAPACITY", strconv.Itoa(guard.DefaultCapacity)), "most entries the in-memory guard holds (env GUARD_CAPACITY)")
+	maxFailures := fs.String("max-failures", env("MAX_FAILURES", "5"), "failed verifications of one secret before it is locked (env MAX_FAILURES)")
+	window := fs.String("failure-window", env("FAILURE_WINDOW", "5m"), "window in which failures count, and the lock's length (env FAILURE_WINDOW)")
+	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis for the guard of a fleet, e.g. redis://localhost:6379/0 (env REDIS_URL)")
+	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key (env REDIS_PREFIX)")
+	apiKeys := fs.String("api-keys", getenv("API_KEYS"), "comma-separated API keys; none: no key needed (env API_KEYS; prefer the env)")
+	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -89,7 +123,111 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.shutdownTimeout, err = time.ParseDuration(*shutdown); err != nil {
 		return cfg, fmt.Errorf("shutdown timeout: %w", err)
 	}
+	switch strings.ToLower(*guardMode) {
+	case "on", "true", "1":
+		cfg.guard = true
+	case "off", "false", "0":
+	default:
+		return cfg, fmt.Errorf("guard must be on or off, not %q", *guardMode)
+	}
+	if cfg.guardCapacity, err = strconv.Atoi(*capacity); err != nil || cfg.guardCapacity < 1 {
+		return cfg, fmt.Errorf("guard capacity must be a positive integer")
+	}
+	if cfg.maxFailures, err = strconv.Atoi(*maxFailures); err != nil || cfg.maxFailures < 1 {
+		return cfg, fmt.Errorf("max failures must be a positive integer")
+	}
+	if cfg.failureWindow, err = time.ParseDuration(*window); err != nil || cfg.failureWindow < time.Second {
+		return cfg, fmt.Errorf("failure window must be a duration of at least 1s, such as 5m")
+	}
+	switch {
+	case *guardKey != "" && len(*guardKey) < minGuardKeyLen:
+		return cfg, fmt.Errorf("GUARD_KEY must be at least %d bytes", minGuardKeyLen)
+	case *guardKey != "":
+		cfg.guardKey = []byte(*guardKey)
+	case cfg.guard && cfg.redisURL != "":
+		return cfg, errors.New("REDIS_URL needs GUARD_KEY: instances with different fingerprint keys cannot see each other's used codes; set the same GUARD_KEY (at least 16 random bytes) on every instance")
+	default:
+		cfg.guardKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.guardKey); err != nil {
+			return cfg, err
+		}
+	}
+	if cfg.apiKeys, err = readAPIKeys(*apiKeys, *apiKeysFile); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// readAPIKeys gathers the keys from the list and the file.
+func readAPIKeys(list, file string) ([]string, error) {
+	var keys []string
+	add := func(k string) {
+		if k = strings.TrimSpace(k); k != "" && !strings.HasPrefix(k, "#") {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range strings.Split(list, ",") {
+		add(k)
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("API keys file: %w", err)
+		}
+		for _, k := range strings.Split(string(b), "\n") {
+			add(k)
+		}
+	}
+	return keys, nil
+}
+
+// newVerifier builds the guard the configuration asks for.
+func newVerifier(cfg config, log *slog.Logger) (*guard.Verifier, func(), error) {
+	v := &guard.Verifier{Key: cfg.guardKey, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow}
+	switch {
+	case !cfg.guard:
+		log.Warn("guard is off: codes can be reused within their window and guessed without limit; callers must send after_step and throttle")
+		return v, func() {}, nil
+	case cfg.redisURL == "":
+		v.Store = guard.NewMemory(time.Now, cfg.guardCapacity)
+		log.Info("guard on", "store", "memory", "capacity", cfg.guardCapacity)
+		return v, func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.redisURL)
+	if err != nil {
+		// The URL may hold a password: do not repeat it.
+		return nil, nil, errors.New("REDIS_URL does not parse as a redis:// or rediss:// URL")
+	}
+	// Fail fast, so a dead Redis costs a 503 now rather than a hung login.
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = 500 * time.Millisecond
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 500 * time.Millisecond
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 1
+	}
+	client := redis.NewClient(opts)
+	v.Store = guard.NewRedis(client, cfg.redisPrefix)
+	log.Info("guard on", "store", "redis", "redis_addr", opts.Addr, "prefix", cfg.redisPrefix)
+	return v, func() { client.Close() }, nil
+}
+
+// loopback reports whether addr listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // run serves until ctx is done, then shuts down gracefully. The first
@@ -109,8 +247,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	verifier, closeStore, err := newVerifier(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) {
+		log.Warn("no API keys and listening beyond loopback: anyone who reaches this port can use the API; set API_KEYS or API_KEYS_FILE")
+	}
 	gin.SetMode(gin.ReleaseMode)
-	api := &handlers.Server{Now: time.Now, Random: rand.Reader, Log: log}
+	api := &handlers.Server{Now: time.Now, Random: rand.Reader, Log: log, Verifier: verifier, APIKeys: cfg.apiKeys}
 
 	// Listen first so a busy port fails at once.
 	ln, err := net.Listen("tcp", cfg.addr)

@@ -73,13 +73,15 @@ func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, *bytes.Buffer)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	// The first log line names the address actually bound.
+	// The "listening" line names the address actually bound.
 	logs := new(bytes.Buffer)
 	lines := bufio.NewScanner(stdout)
-	require.True(t, lines.Scan(), "no log line from the binary")
 	var first struct{ Msg, Addr string }
-	require.NoError(t, json.Unmarshal(lines.Bytes(), &first))
-	require.Equal(t, "listening", first.Msg)
+	for first.Msg != "listening" {
+		require.True(t, lines.Scan(), "no listening line from the binary; it logged:\n%s", logs)
+		logs.Write(append(lines.Bytes(), '\n'))
+		require.NoError(t, json.Unmarshal(lines.Bytes(), &first))
+	}
 	go func() {
 		for lines.Scan() {
 			logs.Write(append(lines.Bytes(), '\n'))

@@ -23,6 +23,14 @@ const docTemplate = `{
     "paths": {
         "/auth/generate/secret/{encoding}/{length}": {
             "get": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Same answer as GET /generate/secret?encoding={encoding}\u0026length={length}.",
                 "produces": [
                     "application/json"
@@ -67,12 +75,26 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/handlers.Problem"
                         }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
                     }
                 }
             }
         },
         "/auth/generate/token/{encoding}": {
             "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Same answer as POST /generate/token; {encoding} applies when the body names none.",
                 "consumes": [
                     "application/json"
@@ -122,6 +144,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.Problem"
                         }
                     },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
@@ -133,6 +161,14 @@ const docTemplate = `{
         },
         "/auth/verify/token/{encoding}": {
             "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Same answer as POST /verify/token; {encoding} applies when the body names none.",
                 "consumes": [
                     "application/json"
@@ -182,8 +218,26 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.Problem"
                         }
                     },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
                     "413": {
                         "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many failed attempts for this secret; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable",
                         "schema": {
                             "$ref": "#/definitions/handlers.Problem"
                         }
@@ -193,6 +247,14 @@ const docTemplate = `{
         },
         "/generate/qr": {
             "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Returns a PNG QR code of the secret's ` + "`" + `otpauth://` + "`" + ` Key URI, for enrolling it in an authenticator app.",
                 "consumes": [
                     "application/json"
@@ -241,6 +303,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.Problem"
                         }
                     },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
@@ -252,6 +320,14 @@ const docTemplate = `{
         },
         "/generate/secret": {
             "get": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Returns ` + "`" + `length` + "`" + ` random bytes from crypto/rand, written in ` + "`" + `encoding` + "`" + `. With ` + "`" + `account` + "`" + ` (and optionally ` + "`" + `issuer` + "`" + ` and the TOTP options) it adds the ` + "`" + `otpauth://` + "`" + ` Key URI, whose secret is always unpadded base32; with ` + "`" + `qr` + "`" + ` also a PNG QR code of it as a data URI.",
                 "produces": [
                     "application/json"
@@ -345,12 +421,26 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/handlers.Problem"
                         }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
                     }
                 }
             }
         },
         "/generate/token": {
             "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Returns the code in force now, the seconds before it changes and its RFC 6238 step.",
                 "consumes": [
                     "application/json"
@@ -398,6 +488,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.Problem"
                         }
                     },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
@@ -426,8 +522,41 @@ const docTemplate = `{
                 }
             }
         },
+        "/readyz": {
+            "get": {
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "operations"
+                ],
+                "summary": "Readiness check",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ReadyResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/verify/token": {
             "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
                 "description": "Checks ` + "`" + `token` + "`" + ` against the steps from ` + "`" + `skew` + "`" + ` before now to ` + "`" + `skew` + "`" + ` after. A wrong code, including one of the wrong length or with non-digits, is a 200 with ` + "`" + `valid: false` + "`" + ` and a ` + "`" + `reason` + "`" + `, so callers treat every wrong code alike. ` + "`" + `token` + "`" + ` may be a JSON number, which is left-padded with zeros to ` + "`" + `digits` + "`" + `.",
                 "consumes": [
                     "application/json"
@@ -475,8 +604,26 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.Problem"
                         }
                     },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
                     "413": {
                         "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many failed attempts for this secret; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable",
                         "schema": {
                             "$ref": "#/definitions/handlers.Problem"
                         }
@@ -583,6 +730,15 @@ const docTemplate = `{
                 }
             }
         },
+        "handlers.ReadyResponse": {
+            "type": "object",
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "example": "ready"
+                }
+            }
+        },
         "handlers.SecretResponse": {
             "type": "object",
             "properties": {
@@ -681,6 +837,11 @@ const docTemplate = `{
         "handlers.VerifyRequest": {
             "type": "object",
             "properties": {
+                "after_step": {
+                    "description": "AfterStep refuses any match at or before this step (reason stale):\nstore the step of each accepted code and send it here, and a code\ncan never be used twice, even with the guard off.",
+                    "type": "integer",
+                    "example": 56991233
+                },
                 "algorithm": {
                     "description": "Algorithm is the HMAC hash, case-insensitive.",
                     "type": "string",
@@ -743,11 +904,13 @@ const docTemplate = `{
                     "example": 0
                 },
                 "reason": {
-                    "description": "Reason says why a code is not valid: mismatch or malformed.",
+                    "description": "Reason says why a code is not valid: mismatch (wrong code), malformed\n(wrong length or a non-digit), replayed (this code or a later one was\nalready accepted), stale (at or before after_step).",
                     "type": "string",
                     "enum": [
                         "mismatch",
-                        "malformed"
+                        "malformed",
+                        "replayed",
+                        "stale"
                     ],
                     "example": ""
                 },
@@ -768,6 +931,20 @@ const docTemplate = `{
             }
         }
     },
+    "securityDefinitions": {
+        "ApiKeyAuth": {
+            "description": "Needed when the service is started with API keys (API_KEYS).",
+            "type": "apiKey",
+            "name": "X-API-Key",
+            "in": "header"
+        },
+        "BearerAuth": {
+            "description": "The same key as \"Bearer KEY\".",
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header"
+        }
+    },
     "tags": [
         {
             "description": "New secrets, Key URIs and QR codes",
@@ -780,10 +957,6 @@ const docTemplate = `{
         {
             "description": "Health",
             "name": "operations"
-        },
-        {
-            "description": "The original service's route forms, kept for callers migrating without change",
-            "name": "original routes"
         }
     ]
 }`

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
 )
@@ -29,22 +31,47 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-// api is a Server on a fixed clock whose log lines are kept for inspection.
+// api is a Server as main wires it by default (guard on, in memory), on a
+// settable clock, whose log lines are kept for inspection.
 type api struct {
 	handler http.Handler
+	server  *handlers.Server
+	mu      sync.Mutex
 	now     time.Time
 	logs    *bytes.Buffer
 }
 
-func newAPI(t testing.TB, now time.Time) *api {
+func (a *api) Now() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.now
+}
+
+func (a *api) advance(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.now = a.now.Add(d)
+}
+
+// newAPI returns the API at now; change lets a test set keys or a store.
+func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *api {
 	t.Helper()
 	a := &api{now: now, logs: new(bytes.Buffer)}
-	s := &handlers.Server{
-		Now:    func() time.Time { return a.now },
+	a.server = &handlers.Server{
+		Now:    a.Now,
 		Random: rand.Reader,
 		Log:    slog.New(slog.NewJSONHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Verifier: &guard.Verifier{
+			Store:         guard.NewMemory(a.Now, 0),
+			Key:           []byte("handler tests' fingerprint key"),
+			MaxFailures:   5,
+			FailureWindow: 5 * time.Minute,
+		},
 	}
-	a.handler = s.Handler()
+	for _, f := range change {
+		f(a.server)
+	}
+	a.handler = a.server.Handler()
 	return a
 }
 
@@ -187,9 +214,9 @@ func TestVerifyToken(t *testing.T) {
 		{"fraction", 7081804.5, nil, false, nil, nil, "malformed"},
 		{"number too long", 123456789, nil, false, nil, nil, "malformed"},
 	}
-	a := newAPI(t, now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, now)
 			req := map[string]any{"secret": secret, "token": tt.token, "digits": 8}
 			if tt.skew != nil {
 				req["skew"] = tt.skew
@@ -213,7 +240,6 @@ func TestVerifyToken(t *testing.T) {
 func TestVerifyAtSmallTimesNeverGoesBelowStepZero(t *testing.T) {
 	key, err := otp.NewKey([]byte("12345678901234567890"), otp.DefaultParams)
 	require.NoError(t, err)
-	a := newAPI(t, time.Unix(10, 0))
 	for _, tt := range []struct {
 		name  string
 		token string
@@ -223,6 +249,7 @@ func TestVerifyAtSmallTimesNeverGoesBelowStepZero(t *testing.T) {
 		{"step 2^64-1, what a wrapped counter would accept", key.HOTP(^uint64(0)), key.HOTP(^uint64(0)) == key.HOTP(0)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, time.Unix(10, 0))
 			w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{
 				"secret": "12345678901234567890", "encoding": "ascii", "token": tt.token, "skew": 10,
 			}))

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )
 
@@ -37,6 +40,9 @@ const (
 	CodeBodyTooLarge     = "body_too_large"
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTooManyAttempts  = "too_many_attempts"
+	CodeStoreUnavailable = "store_unavailable"
+	CodeUnauthorized     = "unauthorized"
 	CodeInternal         = "internal"
 )
 
@@ -76,10 +82,19 @@ func join[T ~string](vs []T) string {
 // fieldProblem translates a domain error about field into a Problem. Errors
 // it does not know become a 500 whose detail says nothing of the input.
 func fieldProblem(field string, err error) *Problem {
-	var p *Problem
+	var (
+		p         *Problem
+		throttled *guard.ThrottledError
+	)
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &throttled):
+		return newProblem(http.StatusTooManyRequests, CodeTooManyAttempts, "",
+			fmt.Sprintf("too many failed attempts for this secret; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter)))
+	case errors.Is(err, guard.ErrUnavailable):
+		return newProblem(http.StatusServiceUnavailable, CodeStoreUnavailable, "",
+			"the guard store cannot be reached, so no code can be accepted now; retry shortly")
 	case errors.Is(err, otp.ErrUnknownEncoding):
 		return invalidParam(field, "%s must be one of %s", field, join(otp.Encodings))
 	case errors.Is(err, otp.ErrCannotEncode):
@@ -110,6 +125,11 @@ func fieldProblem(field string, err error) *Problem {
 	return newProblem(http.StatusInternalServerError, CodeInternal, "", "internal error")
 }
 
+// retryAfterSeconds rounds up, so a client never retries a moment early.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
 // abort answers c with p and stops the handler chain.
 func abort(c *gin.Context, p *Problem) {
 	body, err := json.Marshal(p)
@@ -123,6 +143,10 @@ func abort(c *gin.Context, p *Problem) {
 // fail answers c with the Problem err stands for, logging what is unexpected.
 func (s *Server) fail(c *gin.Context, field string, err error) {
 	p := fieldProblem(field, err)
+	var throttled *guard.ThrottledError
+	if errors.As(err, &throttled) {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(throttled.RetryAfter)))
+	}
 	if p.Status >= http.StatusInternalServerError {
 		// Domain errors carry no secret; the message is safe to log.
 		s.Log.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(), "request_id", requestID(c))

@@ -13,6 +13,8 @@ import (
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
+	"github.com/acme/totp/guard"
+
 	// The generated spec registers itself with swag for /swagger/doc.json.
 	_ "github.com/acme/totp/docs"
 )
@@ -27,6 +29,10 @@ type Server struct {
 	// Log receives one access line per request and unexpected errors.
 	// Secrets, tokens and bodies are never logged.
 	Log *slog.Logger
+	// Verifier checks codes; its Store is nil when the guard is off.
+	Verifier *guard.Verifier
+	// APIKeys, when not empty, are the keys every API route requires.
+	APIKeys []string
 }
 
 // Handler returns the router with every route and middleware.
@@ -45,16 +51,19 @@ func (s *Server) Handler() http.Handler {
 			"method "+c.Request.Method+" is not allowed here; see the Allow header"))
 	})
 
+	// Open to all: the redirect, probes and the docs.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
 	r.GET("/healthz", s.health)
+	r.GET("/readyz", s.ready)
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler))
 
-	r.GET("/generate/secret", s.generateSecret)
-	r.POST("/generate/token", s.generateToken)
-	r.POST("/verify/token", s.verifyToken)
-	r.POST("/generate/qr", s.generateQR)
+	api := r.Group("", requireAPIKey(s.APIKeys))
+	api.GET("/generate/secret", s.generateSecret)
+	api.POST("/generate/token", s.generateToken)
+	api.POST("/verify/token", s.verifyToken)
+	api.POST("/generate/qr", s.generateQR)
 
-	legacy := r.Group("/auth")
+	legacy := api.Group("/auth")
 	legacy.GET("/generate/secret/:encoding/:length", s.legacyGenerateSecret)
 	legacy.POST("/generate/token/:encoding", s.legacyGenerateToken)
 	legacy.POST("/verify/token/:encoding", s.legacyVerifyToken)
@@ -70,4 +79,21 @@ func (s *Server) Handler() http.Handler {
 //	@Router		/healthz [get]
 func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, HealthResponse{Status: "ok"})
+}
+
+// ready answers GET /readyz: whether the guard store can be reached, so a
+// load balancer sends no logins to an instance that would answer 503.
+//
+//	@Summary	Readiness check
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	ReadyResponse
+//	@Failure	503	{object}	Problem	"guard store unreachable"
+//	@Router		/readyz [get]
+func (s *Server) ready(c *gin.Context) {
+	if err := s.Verifier.Ready(c.Request.Context()); err != nil {
+		s.fail(c, "", err)
+		return
+	}
+	c.JSON(http.StatusOK, ReadyResponse{Status: "ready"})
 }

@@ -2,12 +2,12 @@ package handlers
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )
 
@@ -33,6 +33,9 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Param			qr			query		int		false	"also return a QR PNG of this many pixels (needs account)"	minimum(64)	maximum(1024)
 //	@Success		200			{object}	SecretResponse
 //	@Failure		400			{object}	Problem	"invalid parameter"
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/generate/secret [get]
 func (s *Server) generateSecret(c *gin.Context) {
 	q, prob := newQuery(c, secretParams...)
@@ -162,6 +165,9 @@ func checkLabels(account, issuer string) *Problem {
 //	@Success		200			{object}	TokenResponse
 //	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
 //	@Failure		413			{object}	Problem	"body over 64 KiB"
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/generate/token [post]
 func (s *Server) generateToken(c *gin.Context) {
 	s.writeToken(c, c.Query("encoding"))
@@ -177,7 +183,7 @@ func (s *Server) writeToken(c *gin.Context, fallbackEncoding string) {
 		abort(c, prob)
 		return
 	}
-	key, prob := req.key(req.Secret, fallbackEncoding)
+	_, key, prob := req.key(req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return
@@ -198,6 +204,11 @@ func (s *Server) writeToken(c *gin.Context, fallbackEncoding string) {
 //	@Success		200			{object}	VerifyResponse
 //	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
 //	@Failure		413			{object}	Problem	"body over 64 KiB"
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429			{object}	Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503			{object}	Problem	"guard store unreachable"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/verify/token [post]
 func (s *Server) verifyToken(c *gin.Context) {
 	s.writeVerify(c, c.Query("encoding"))
@@ -213,7 +224,7 @@ func (s *Server) writeVerify(c *gin.Context, fallbackEncoding string) {
 		abort(c, prob)
 		return
 	}
-	key, prob := req.key(req.Secret, fallbackEncoding)
+	raw, key, prob := req.key(req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return
@@ -225,20 +236,27 @@ func (s *Server) writeVerify(c *gin.Context, fallbackEncoding string) {
 	skew := otp.DefaultSkew
 	if req.Skew != nil {
 		skew = *req.Skew
+		if skew < 0 || skew > otp.MaxSkew {
+			s.fail(c, "skew", otp.ErrInvalidSkew)
+			return
+		}
 	}
 	now := s.Now()
-	match, err := key.Verify(req.Token.Text(key.Digits), now, skew)
-	resp := VerifyResponse{Remaining: key.Remaining(now)}
-	switch {
-	case errors.Is(err, otp.ErrMalformedToken):
-		resp.Reason = ReasonMalformed
-	case err != nil:
-		s.fail(c, "skew", err)
+	res, err := s.Verifier.Verify(c.Request.Context(), guard.Attempt{
+		Secret:    raw,
+		Key:       key,
+		Token:     req.Token.Text(key.Digits),
+		Now:       now,
+		Skew:      skew,
+		AfterStep: req.AfterStep,
+	})
+	if err != nil {
+		s.fail(c, "", err)
 		return
-	case match.Valid:
-		resp.Valid, resp.Step, resp.Drift = true, &match.Step, &match.Drift
-	default:
-		resp.Reason = ReasonMismatch
+	}
+	resp := VerifyResponse{Valid: res.Valid, Reason: string(res.Reason), Remaining: key.Remaining(now)}
+	if res.Valid {
+		resp.Step, resp.Drift = &res.Step, &res.Drift
 	}
 	c.PureJSON(http.StatusOK, resp)
 }
@@ -256,6 +274,9 @@ func (s *Server) writeVerify(c *gin.Context, fallbackEncoding string) {
 //	@Success		200			{file}		binary		"image/png"
 //	@Failure		400			{object}	Problem		"invalid JSON, secret or option"
 //	@Failure		413			{object}	Problem		"body over 64 KiB"
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/generate/qr [post]
 func (s *Server) generateQR(c *gin.Context) {
 	if _, prob := newQuery(c, "encoding"); prob != nil {
@@ -314,6 +335,9 @@ func (s *Server) generateQR(c *gin.Context) {
 //	@Success		200			{object}	SecretResponse
 //	@Failure		400			{object}	Problem	"invalid parameter"
 //	@Deprecated
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/auth/generate/secret/{encoding}/{length} [get]
 func (s *Server) legacyGenerateSecret(c *gin.Context) {
 	if _, prob := newQuery(c); prob != nil {
@@ -342,6 +366,9 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) {
 //	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
 //	@Failure		413			{object}	Problem	"body over 64 KiB"
 //	@Deprecated
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/auth/generate/token/{encoding} [post]
 func (s *Server) legacyGenerateToken(c *gin.Context) {
 	s.writeToken(c, c.Param("encoding"))
@@ -361,6 +388,11 @@ func (s *Server) legacyGenerateToken(c *gin.Context) {
 //	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
 //	@Failure		413			{object}	Problem	"body over 64 KiB"
 //	@Deprecated
+//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429			{object}	Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503			{object}	Problem	"guard store unreachable"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
 //	@Router			/auth/verify/token/{encoding} [post]
 func (s *Server) legacyVerifyToken(c *gin.Context) {
 	s.writeVerify(c, c.Param("encoding"))

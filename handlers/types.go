@@ -33,6 +33,10 @@ type VerifyRequest struct {
 	Token Token `json:"token" swaggertype:"string" example:"123456"`
 	// Skew is how many steps before and after now are accepted.
 	Skew *int `json:"skew,omitempty" minimum:"0" maximum:"10" example:"1"`
+	// AfterStep refuses any match at or before this step (reason stale):
+	// store the step of each accepted code and send it here, and a code
+	// can never be used twice, even with the guard off.
+	AfterStep *uint64 `json:"after_step,omitempty" example:"56991233"`
 	TOTPOptions
 }
 
@@ -69,23 +73,24 @@ type TokenResponse struct {
 	Step uint64 `json:"step" example:"56991234"`
 }
 
-// Reasons a verification is not valid.
-const (
-	ReasonMismatch  = "mismatch"
-	ReasonMalformed = "malformed"
-)
-
 // VerifyResponse says whether a code is valid.
 type VerifyResponse struct {
 	Valid bool `json:"valid" example:"true"`
-	// Reason says why a code is not valid: mismatch or malformed.
-	Reason string `json:"reason,omitempty" enums:"mismatch,malformed" example:""`
+	// Reason says why a code is not valid: mismatch (wrong code), malformed
+	// (wrong length or a non-digit), replayed (this code or a later one was
+	// already accepted), stale (at or before after_step).
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed,stale" example:""`
 	// Remaining is the whole seconds left in the current step.
 	Remaining int `json:"remaining" example:"18"`
 	// Step is the matched counter, when valid.
 	Step *uint64 `json:"step,omitempty" example:"56991234"`
 	// Drift is the matched step minus the current one, when valid.
 	Drift *int64 `json:"drift,omitempty" example:"0"`
+}
+
+// ReadyResponse is the readiness answer.
+type ReadyResponse struct {
+	Status string `json:"status" example:"ready"`
 }
 
 // HealthResponse is the liveness answer.
@@ -138,18 +143,18 @@ func (o TOTPOptions) secret(secret, fallback string) ([]byte, *Problem) {
 }
 
 // key decodes the secret and builds the otp.Key the options describe.
-func (o TOTPOptions) key(secret, fallback string) (*otp.Key, *Problem) {
+func (o TOTPOptions) key(secret, fallback string) ([]byte, *otp.Key, *Problem) {
 	raw, prob := o.secret(secret, fallback)
 	if prob != nil {
-		return nil, prob
+		return nil, nil, prob
 	}
 	p, prob := o.params()
 	if prob != nil {
-		return nil, prob
+		return nil, nil, prob
 	}
 	key, err := otp.NewKey(raw, p)
 	if err != nil {
-		return nil, fieldProblem("secret", err)
+		return nil, nil, fieldProblem("secret", err)
 	}
-	return key, nil
+	return raw, key, nil
 }

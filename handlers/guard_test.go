@@ -1,0 +1,256 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/guard"
+	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/redistest"
+	"github.com/acme/totp/otp"
+)
+
+const guardSecret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" // "12345678901234567890"
+
+func currentCode(t *testing.T, now time.Time) string {
+	t.Helper()
+	key, err := otp.NewKey([]byte("12345678901234567890"), otp.DefaultParams)
+	require.NoError(t, err)
+	return key.Generate(now).Token
+}
+
+func TestReplayIgnoresHowTheCodeIsWritten(t *testing.T) {
+	// At this time the code has no leading zero, so it can travel as a number too.
+	now := time.Unix(1_700_000_000, 0)
+	code := currentCode(t, now)
+	require.NotEqual(t, byte('0'), code[0])
+	n, err := strconv.Atoi(code)
+	require.NoError(t, err)
+
+	a := newAPI(t, now)
+	tests := []struct {
+		name       string
+		token      any
+		wantValid  bool
+		wantReason string
+	}{
+		{"first use", code + " ", true, ""},
+		{"spaced", code[:3] + " " + code[3:], false, "replayed"},
+		{"number", n, false, "replayed"},
+		{"plain", code, false, "replayed"},
+	}
+	for _, tt := range tests {
+		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": tt.token}))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		got := decode[handlers.VerifyResponse](t, w)
+		assert.Equal(t, tt.wantValid, got.Valid, tt.name)
+		assert.Equal(t, tt.wantReason, got.Reason, tt.name)
+	}
+
+	// The same secret in another encoding is the same secret.
+	w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": "12345678901234567890", "encoding": "ascii", "token": code}))
+	assert.Equal(t, "replayed", decode[handlers.VerifyResponse](t, w).Reason)
+}
+
+// TestConcurrentReplay: fifty verifications of one valid code at once, one
+// instance or two sharing Redis: exactly one is valid.
+func TestConcurrentReplay(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	code := currentCode(t, now)
+	stores := []struct {
+		name  string
+		store func(t *testing.T) (guard.Store, guard.Store)
+	}{
+		{"memory", func(t *testing.T) (guard.Store, guard.Store) {
+			m := guard.NewMemory(func() time.Time { return now }, 0)
+			return m, m
+		}},
+		{"redis, two instances", func(t *testing.T) (guard.Store, guard.Store) {
+			srv := redistest.Start(t)
+			c1 := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			c2 := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			t.Cleanup(func() { c1.Close(); c2.Close() })
+			return guard.NewRedis(c1, "t:"), guard.NewRedis(c2, "t:")
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			s1, s2 := st.store(t)
+			apis := []*api{
+				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s1 }),
+				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s2 }),
+			}
+			var valid, replayed atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 50 {
+				wg.Go(func() {
+					w := apis[i%2].do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": code}))
+					if !assert.Equal(t, http.StatusOK, w.Code, w.Body.String()) {
+						return
+					}
+					got := decode[handlers.VerifyResponse](t, w)
+					if got.Valid {
+						valid.Add(1)
+					} else if got.Reason == "replayed" {
+						replayed.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			assert.Equal(t, int32(1), valid.Load())
+			assert.Equal(t, int32(49), replayed.Load())
+		})
+	}
+}
+
+func TestThrottleOverHTTP(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := newAPI(t, now)
+	verify := func(token string) *httptest.ResponseRecorder {
+		return a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
+	}
+	for range 5 {
+		w := verify("12 34")
+		assert.Equal(t, "malformed", decode[handlers.VerifyResponse](t, w).Reason, "malformed codes are not counted")
+	}
+	for i := range 5 {
+		w := verify("000000")
+		require.Equal(t, http.StatusOK, w.Code, "failure %d", i+1)
+		assert.Equal(t, "mismatch", decode[handlers.VerifyResponse](t, w).Reason)
+	}
+	a.advance(90 * time.Second)
+
+	for _, token := range []string{"000000", currentCode(t, a.Now())} {
+		w := verify(token)
+		require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
+		assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
+		assert.Equal(t, "210", w.Header().Get("Retry-After"))
+		p := decode[handlers.Problem](t, w)
+		assert.Equal(t, "too_many_attempts", p.Code)
+		assert.NotContains(t, p.Detail, token)
+	}
+
+	// Another secret is not locked.
+	w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": "JBSWY3DPEHPK3PXP", "token": "000000"}))
+	assert.Equal(t, http.StatusOK, w.Code)
+
+	a.advance(210 * time.Second)
+	w = verify(currentCode(t, a.Now()))
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.True(t, decode[handlers.VerifyResponse](t, w).Valid, "the lock ends with the window")
+}
+
+func TestAfterStepOverHTTP(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	step := otp.DefaultParams.Step(now)
+	for _, guardOn := range []bool{true, false} {
+		t.Run("guard "+map[bool]string{true: "on", false: "off"}[guardOn], func(t *testing.T) {
+			a := newAPI(t, now, func(s *handlers.Server) {
+				if !guardOn {
+					s.Verifier.Store = nil
+				}
+			})
+			w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now), "after_step": step}))
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			got := decode[handlers.VerifyResponse](t, w)
+			assert.False(t, got.Valid)
+			assert.Equal(t, "stale", got.Reason)
+
+			w = a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now), "after_step": step - 1}))
+			got = decode[handlers.VerifyResponse](t, w)
+			assert.True(t, got.Valid)
+			require.NotNil(t, got.Step)
+			assert.Equal(t, step, *got.Step, "the step to store for the next after_step")
+		})
+	}
+}
+
+func TestGuardOffAcceptsReuse(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = nil })
+	for range 2 {
+		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now)}))
+		assert.True(t, decode[handlers.VerifyResponse](t, w).Valid)
+	}
+}
+
+// deadStore fails as an unreachable Redis does.
+type deadStore struct{}
+
+func (deadStore) Fail(context.Context, string, time.Duration) (int, time.Duration, error) {
+	return 0, 0, redis.ErrClosed
+}
+func (deadStore) Claim(context.Context, guard.Claim) (guard.Verdict, error) {
+	return guard.Verdict{}, redis.ErrClosed
+}
+func (deadStore) Ping(context.Context) error { return redis.ErrClosed }
+
+func TestStoreUnavailable(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = deadStore{} })
+	for _, token := range []string{currentCode(t, now), "000000"} {
+		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
+		require.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Equal(t, "store_unavailable", decode[handlers.Problem](t, w).Code)
+	}
+	w := a.do(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "store_unavailable", decode[handlers.Problem](t, w).Code)
+	w = a.do(t, http.MethodGet, "/healthz", "")
+	assert.Equal(t, http.StatusOK, w.Code, "liveness does not depend on the store")
+
+	ok := newAPI(t, now)
+	w = ok.do(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.JSONEq(t, `{"status":"ready"}`, w.Body.String())
+}
+
+func TestAPIKeys(t *testing.T) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(s *handlers.Server) { s.APIKeys = []string{"key-one", "key-two-longer"} })
+	tests := []struct {
+		name   string
+		path   string
+		header string
+		value  string
+		want   int
+	}{
+		{"no key", "/generate/secret", "", "", 401},
+		{"wrong key", "/generate/secret", "X-API-Key", "key-three", 401},
+		{"prefix of a key", "/generate/secret", "X-API-Key", "key-", 401},
+		{"X-API-Key", "/generate/secret", "X-API-Key", "key-one", 200},
+		{"second key", "/generate/secret", "X-API-Key", "key-two-longer", 200},
+		{"bearer", "/generate/secret", "Authorization", "Bearer key-two-longer", 200},
+		{"basic is not bearer", "/generate/secret", "Authorization", "Basic key-one", 401},
+		{"original routes too", "/auth/generate/secret/hex/16", "", "", 401},
+		{"health open", "/healthz", "", "", 200},
+		{"readiness open", "/readyz", "", "", 200},
+		{"swagger open", "/swagger/index.html", "", "", 200},
+		{"redirect open", "/", "", "", 302},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			if tt.header != "" {
+				req.Header.Set(tt.header, tt.value)
+			}
+			w := httptest.NewRecorder()
+			a.handler.ServeHTTP(w, req)
+			require.Equal(t, tt.want, w.Code, w.Body.String())
+			if tt.want == 401 {
+				assert.Equal(t, "unauthorized", decode[handlers.Problem](t, w).Code)
+				assert.NotEmpty(t, w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+	assert.NotContains(t, a.logs.String(), "key-one")
+}
