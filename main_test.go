@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,12 +14,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/internal/redistest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -53,6 +57,39 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds the service once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "totp-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "totp")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // startBinary builds the service, starts it on a free loopback port and
 // returns its base URL and the running command.
 func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, *bytes.Buffer) {
@@ -60,12 +97,7 @@ func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, *bytes.Buffer)
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "totp")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	cmd := exec.Command(buildBinary(t), "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -199,4 +231,124 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("run did not fail on a busy port")
 	}
+}
+
+func TestParseGuardConfig(t *testing.T) {
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(keysFile, []byte("# sibling services\nfile-key-1\n\n  file-key-2  \n"), 0o600))
+	tests := []struct {
+		name      string
+		env       map[string]string
+		wantErr   string
+		wantGuard bool
+		wantKeys  []string
+	}{
+		{"defaults: guard on in memory, no keys", nil, "", true, nil},
+		{"guard off", map[string]string{"GUARD": "off"}, "", false, nil},
+		{"guard nonsense", map[string]string{"GUARD": "maybe"}, "guard must be on or off", false, nil},
+		{"redis without guard key", map[string]string{"REDIS_URL": "redis://localhost:6379"}, "REDIS_URL needs GUARD_KEY", false, nil},
+		{"redis with guard key", map[string]string{"REDIS_URL": "redis://localhost:6379", "GUARD_KEY": "0123456789abcdef"}, "", true, nil},
+		{"short guard key", map[string]string{"GUARD_KEY": "short"}, "at least 16 bytes", false, nil},
+		{"max failures zero", map[string]string{"MAX_FAILURES": "0"}, "max failures", false, nil},
+		{"failure window nonsense", map[string]string{"FAILURE_WINDOW": "soon"}, "failure window", false, nil},
+		{"api keys", map[string]string{"API_KEYS": "a-key, b-key,"}, "", true, []string{"a-key", "b-key"}},
+		{"api keys file", map[string]string{"API_KEYS_FILE": keysFile, "API_KEYS": "a-key"}, "", true, []string{"a-key", "file-key-1", "file-key-2"}},
+		{"missing api keys file", map[string]string{"API_KEYS_FILE": keysFile + ".nope"}, "API keys file", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseConfig(nil, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantGuard, cfg.guard)
+			assert.Equal(t, tt.wantKeys, cfg.apiKeys)
+			assert.GreaterOrEqual(t, len(cfg.guardKey), minGuardKeyLen)
+		})
+	}
+}
+
+// TestFleet runs two instances of the binary against one real Redis: a code
+// accepted on A is replayed on B, failures on A and B add up to one lock,
+// and when Redis dies verification fails closed and recovers with it.
+func TestFleet(t *testing.T) {
+	srv := redistest.Start(t)
+	env := []string{"REDIS_URL=" + srv.URL(), "GUARD_KEY=fleet-test-guard-key-0123456789", "MAX_FAILURES=3"}
+	a, _, _ := startBinary(t, env...)
+	b, _, _ := startBinary(t, env...)
+
+	newSecret := func() string {
+		resp, err := http.Get(a + "/generate/secret")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var s struct{ Secret string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+		return s.Secret
+	}
+	codeOf := func(secret string) string {
+		var tok struct{ Token string }
+		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
+		return tok.Token
+	}
+	type verdict struct {
+		Valid  bool
+		Reason string
+		Code   string
+	}
+	verify := func(base, secret, token string) (int, verdict) {
+		var v verdict
+		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
+		return resp.StatusCode, v
+	}
+
+	// Replay across instances.
+	secret := newSecret()
+	code := codeOf(secret)
+	status, v := verify(a, secret, code)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, v.Valid, "accepted on A")
+	status, v = verify(b, secret, code)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, verdict{Reason: "replayed"}, v, "replayed on B")
+
+	// Failures add up across instances.
+	locked := newSecret()
+	for i, base := range []string{a, b, a} {
+		status, v := verify(base, locked, "000000")
+		require.Equal(t, http.StatusOK, status, "failure %d", i+1)
+		assert.Equal(t, "mismatch", v.Reason)
+	}
+	status, v = verify(b, locked, "000000")
+	assert.Equal(t, http.StatusTooManyRequests, status)
+	assert.Equal(t, "too_many_attempts", v.Code)
+	status, _ = verify(a, locked, codeOf(locked))
+	assert.Equal(t, http.StatusTooManyRequests, status, "a right code on the other instance is locked out too")
+
+	// Redis dies: fail closed, and readiness says so.
+	srv.Stop()
+	fresh := newSecret()
+	status, v = verify(a, fresh, codeOf(fresh))
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Equal(t, "store_unavailable", v.Code)
+	resp, err := http.Get(b + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+
+	// Redis returns: so does verification.
+	srv.Restart(t)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(b + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond)
+	status, v = verify(b, fresh, codeOf(fresh))
+	assert.Equal(t, http.StatusOK, status)
+	assert.True(t, v.Valid)
 }
