@@ -24,7 +24,7 @@ func attempt(t *testing.T, token string, now time.Time) guard.Attempt {
 	t.Helper()
 	key, err := otp.NewKey(secret, otp.DefaultParams)
 	require.NoError(t, err)
-	return guard.Attempt{Secret: secret, Key: key, Token: token, Now: now, Skew: 1}
+	return guard.Attempt{Secret: secret, Key: &key, Token: token, Now: now, Skew: 1}
 }
 
 func code(t *testing.T, step uint64) string {
@@ -167,7 +167,7 @@ func TestFingerprintsSeparateSecretsAndParams(t *testing.T) {
 	// Same bytes, 8 digits: another fingerprint, not locked.
 	key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA1, Digits: 8, Period: 30})
 	require.NoError(t, err)
-	r, err := v.Verify(ctx, guard.Attempt{Secret: secret, Key: key, Token: "00000000", Now: c.Now(), Skew: 1})
+	r, err := v.Verify(ctx, guard.Attempt{Secret: secret, Key: &key, Token: "00000000", Now: c.Now(), Skew: 1})
 	require.NoError(t, err)
 	assert.Equal(t, guard.Mismatch, r.Reason)
 

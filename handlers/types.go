@@ -156,5 +156,5 @@ func (o TOTPOptions) key(secret, fallback string) ([]byte, *otp.Key, *Problem) {
 	if err != nil {
 		return nil, nil, fieldProblem("secret", err)
 	}
-	return raw, key, nil
+	return raw, &key, nil
 }

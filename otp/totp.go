@@ -1,13 +1,12 @@
 package otp
 
 import (
-	"crypto/hmac"
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
-	"hash"
 	"strings"
 	"time"
 )
@@ -37,16 +36,6 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 		return a, nil
 	}
 	return "", ErrUnknownAlgorithm
-}
-
-func (a Algorithm) hash() func() hash.Hash {
-	switch a {
-	case SHA256:
-		return sha256.New
-	case SHA512:
-		return sha512.New
-	}
-	return sha1.New
 }
 
 // Bounds and defaults of the TOTP parameters.
@@ -107,23 +96,63 @@ func (p Params) Remaining(t time.Time) int {
 }
 
 // Key is a decoded secret with its parameters: the thing codes are made
-// from. A Key is not safe for concurrent use; make one per request.
+// from. It holds the HMAC key already padded (RFC 2104), so each code costs
+// two hashes over stack buffers and no allocation; hmac.New would cost five
+// allocations per Key and an interface call per write.
 type Key struct {
 	Params
-	mac hash.Hash
-	sum [sha512.Size]byte
+	blockSize  int
+	ipad, opad [sha512.BlockSize]byte
 }
 
+var (
+	ipadBytes = bytes.Repeat([]byte{0x36}, sha512.BlockSize)
+	opadBytes = bytes.Repeat([]byte{0x5c}, sha512.BlockSize)
+)
+
 // NewKey checks secret's length and p, and returns a Key ready to make
-// codes. The secret is not copied; the caller must not change it.
-func NewKey(secret []byte, p Params) (*Key, error) {
+// codes. The Key keeps no reference to secret. It is a value, so a Key that
+// does not leave its function costs no allocation.
+func NewKey(secret []byte, p Params) (Key, error) {
 	if err := checkKeyLen(secret); err != nil {
-		return nil, err
+		return Key{}, err
 	}
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return Key{}, err
 	}
-	return &Key{Params: p, mac: hmac.New(p.Algorithm.hash(), secret)}, nil
+	k := Key{Params: p, blockSize: p.Algorithm.blockSize()}
+	// RFC 2104: a key longer than a block is replaced by its hash.
+	var hashed [sha512.Size]byte
+	if len(secret) > k.blockSize {
+		secret = p.Algorithm.sum(hashed[:0], secret)
+	}
+	var padded [sha512.BlockSize]byte
+	copy(padded[:], secret)
+	subtle.XORBytes(k.ipad[:k.blockSize], padded[:k.blockSize], ipadBytes)
+	subtle.XORBytes(k.opad[:k.blockSize], padded[:k.blockSize], opadBytes)
+	return k, nil
+}
+
+func (a Algorithm) blockSize() int {
+	if a == SHA512 {
+		return sha512.BlockSize
+	}
+	return sha1.BlockSize // = sha256.BlockSize
+}
+
+// sum appends the hash of data to dst. The concrete Sum functions keep
+// data on the caller's stack.
+func (a Algorithm) sum(dst, data []byte) []byte {
+	switch a {
+	case SHA256:
+		s := sha256.Sum256(data)
+		return append(dst, s[:]...)
+	case SHA512:
+		s := sha512.Sum512(data)
+		return append(dst, s[:]...)
+	}
+	s := sha1.Sum(data)
+	return append(dst, s[:]...)
 }
 
 var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
@@ -131,11 +160,17 @@ var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 1000
 // value is the RFC 4226 dynamic truncation of HMAC(secret, counter),
 // reduced to Digits decimal digits.
 func (k *Key) value(counter uint64) uint32 {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], counter)
-	k.mac.Reset()
-	k.mac.Write(msg[:])
-	sum := k.mac.Sum(k.sum[:0])
+	var (
+		buf [sha512.BlockSize + sha512.Size]byte
+		mac [sha512.Size]byte
+	)
+	bs := k.blockSize
+	copy(buf[:bs], k.ipad[:bs])
+	binary.BigEndian.PutUint64(buf[bs:], counter)
+	inner := k.Algorithm.sum(mac[:0], buf[:bs+8])
+	copy(buf[:bs], k.opad[:bs])
+	n := copy(buf[bs:], inner)
+	sum := k.Algorithm.sum(mac[:0], buf[:bs+n])
 	offset := sum[len(sum)-1] & 0x0f
 	bin := binary.BigEndian.Uint32(sum[offset:]) & 0x7fffffff
 	return bin % pow10[k.Digits]
