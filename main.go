@@ -246,7 +246,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return checkHealth(ctx, cfg.addr)
 	}
 
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logOut := newBatchedWriter(stdout, 100*time.Millisecond)
+	defer logOut.Close()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
 	verifier, closeStore, err := newVerifier(cfg, log)
 	if err != nil {
 		return err

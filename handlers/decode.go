@@ -28,11 +28,12 @@ func decodeJSON(c *gin.Context, dst any) *Problem {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return jsonProblem(err)
-		}
+	// Only white space may follow the object.
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), body))
+	if err != nil {
+		return jsonProblem(err)
+	}
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
 		return badRequest(CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
 	}
 	return nil
@@ -100,6 +101,10 @@ func (*tokenTypeError) Error() string { return "token must be a string or a numb
 func (t *Token) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
+	case len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		// The decoder has checked the string; without escapes it is as written.
+		t.text, t.number = string(b[1:len(b)-1]), false
+		return nil
 	case len(b) > 0 && b[0] == '"':
 		t.number = false
 		return json.Unmarshal(b, &t.text)
@@ -147,6 +152,9 @@ type query struct {
 }
 
 func newQuery(c *gin.Context, known ...string) (query, *Problem) {
+	if c.Request.URL.RawQuery == "" {
+		return query{}, nil
+	}
 	v := c.Request.URL.Query()
 	for name := range v {
 		if !slices.Contains(known, name) {

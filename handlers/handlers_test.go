@@ -501,6 +501,19 @@ func TestHealthAndSwagger(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, w.Body.String(), "swagger-ui")
 
+	for _, asset := range []struct{ path, contentType, contains string }{
+		{"/swagger/swagger-ui-bundle.js", "application/javascript", "SwaggerUIBundle"},
+		{"/swagger/swagger-ui.css", "text/css; charset=utf-8", ".swagger-ui"},
+		{"/swagger/favicon-32x32.png", "image/png", "PNG"},
+	} {
+		w = a.do(t, http.MethodGet, asset.path, "")
+		require.Equal(t, http.StatusOK, w.Code, asset.path)
+		assert.Equal(t, asset.contentType, w.Header().Get("Content-Type"), asset.path)
+		assert.Contains(t, w.Body.String(), asset.contains, asset.path)
+	}
+	w = a.do(t, http.MethodGet, "/swagger/nope.js", "")
+	assert.Equal(t, http.StatusNotFound, w.Code)
+
 	w = a.do(t, http.MethodGet, "/swagger/doc.json", "")
 	require.Equal(t, http.StatusOK, w.Code)
 	spec := decode[struct {

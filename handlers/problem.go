@@ -149,7 +149,7 @@ func (s *Server) fail(c *gin.Context, field string, err error) {
 	}
 	if p.Status >= http.StatusInternalServerError {
 		// Domain errors carry no secret; the message is safe to log.
-		s.Log.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(), "request_id", requestID(c))
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(), "request_id", requestIDOf(c))
 	}
 	abort(c, p)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/acme/totp/guard"
@@ -42,7 +41,7 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover, securityHeaders)
+	r.Use(requestID(newRequestIDs()), s.accessLog, s.recover, securityHeaders)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newProblem(http.StatusNotFound, CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
 	})
@@ -55,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
 	r.GET("/healthz", s.health)
 	r.GET("/readyz", s.ready)
-	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler))
+	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerUIFiles()))
 
 	api := r.Group("", requireAPIKey(s.APIKeys))
 	api.GET("/generate/secret", s.generateSecret)

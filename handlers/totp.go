@@ -170,11 +170,22 @@ func checkLabels(account, issuer string) *Problem {
 //	@Security		BearerAuth
 //	@Router			/generate/token [post]
 func (s *Server) generateToken(c *gin.Context) {
-	s.writeToken(c, c.Query("encoding"))
+	s.writeToken(c, "")
 }
 
-func (s *Server) writeToken(c *gin.Context, fallbackEncoding string) {
-	if _, prob := newQuery(c, "encoding"); prob != nil {
+// bodyEncoding returns the encoding a POST route falls back on when the
+// body names none: the original routes' path segment, else the query's.
+func bodyEncoding(c *gin.Context, fromPath string) (string, *Problem) {
+	q, prob := newQuery(c, "encoding")
+	if prob != nil || fromPath != "" {
+		return fromPath, prob
+	}
+	return q.str("encoding"), nil
+}
+
+func (s *Server) writeToken(c *gin.Context, pathEncoding string) {
+	fallbackEncoding, prob := bodyEncoding(c, pathEncoding)
+	if prob != nil {
 		abort(c, prob)
 		return
 	}
@@ -211,11 +222,12 @@ func (s *Server) writeToken(c *gin.Context, fallbackEncoding string) {
 //	@Security		BearerAuth
 //	@Router			/verify/token [post]
 func (s *Server) verifyToken(c *gin.Context) {
-	s.writeVerify(c, c.Query("encoding"))
+	s.writeVerify(c, "")
 }
 
-func (s *Server) writeVerify(c *gin.Context, fallbackEncoding string) {
-	if _, prob := newQuery(c, "encoding"); prob != nil {
+func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
+	fallbackEncoding, prob := bodyEncoding(c, pathEncoding)
+	if prob != nil {
 		abort(c, prob)
 		return
 	}
@@ -279,7 +291,8 @@ func (s *Server) writeVerify(c *gin.Context, fallbackEncoding string) {
 //	@Security		BearerAuth
 //	@Router			/generate/qr [post]
 func (s *Server) generateQR(c *gin.Context) {
-	if _, prob := newQuery(c, "encoding"); prob != nil {
+	fallbackEncoding, prob := bodyEncoding(c, "")
+	if prob != nil {
 		abort(c, prob)
 		return
 	}
@@ -288,7 +301,7 @@ func (s *Server) generateQR(c *gin.Context) {
 		abort(c, prob)
 		return
 	}
-	raw, prob := req.secret(req.Secret, c.Query("encoding"))
+	raw, prob := req.secret(req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load test: the service's POST /verify/token (wrong code, skew 1) against a
+# constant-answer Gin floor, both built here, run alternately twice on
+# loopback with the server pinned to CPU 0 and wrk on CPU 1. Prints
+# requests/s, p50, p99 and peak RSS, and each as a ratio of the floor's
+# figure from the same round. Needs wrk (apt-get install wrk).
+#
+#   bench/load.sh                 # guard off, then guard on over 100,000 secrets
+#   DURATION=5s ROUNDS=1 bench/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-2}
+CONNS=${CONNS:-32}
+PORT=${PORT:-18181}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+server_cpu=() client_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+
+out=bench/out
+mkdir -p "$out"
+go build -trimpath -o "$out/totp" .
+go build -trimpath -o "$out/floor" ./bench/floor
+
+# run NAME DISTINCT CMD...: start the server, load it, print one result line.
+run() {
+  local name=$1 distinct=$2; shift 2
+  "${server_cpu[@]}" "$@" >"$out/$name.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/verify/token" -X POST -d '{}' && break
+    sleep 0.05
+  done
+  # A short warm-up, then the measured run.
+  DISTINCT=$distinct "${client_cpu[@]}" wrk -t1 -c"$CONNS" -d2s -s bench/verify.lua "http://127.0.0.1:$PORT" >/dev/null
+  DISTINCT=$distinct "${client_cpu[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s bench/verify.lua "http://127.0.0.1:$PORT" >"$out/$name.wrk"
+  local rss
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  awk -v name="$name" -v rss="$rss" '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%s %.0f %.3f %.3f %.1f %d\n", name, rps, p50, p99, rss/1024, bad+0 }' "$out/$name.wrk"
+}
+
+results=$out/results.txt
+: >"$results"
+for round in $(seq "$ROUNDS"); do
+  run "floor.$round" 0 "$out/floor" -addr "127.0.0.1:$PORT" >>"$results"
+  run "off.$round" 0 env GUARD=off LOG_LEVEL=info "$out/totp" -addr "127.0.0.1:$PORT" >>"$results"
+  run "floor2.$round" 100000 "$out/floor" -addr "127.0.0.1:$PORT" >>"$results"
+  run "on.$round" 100000 env GUARD=on LOG_LEVEL=info "$out/totp" -addr "127.0.0.1:$PORT" >>"$results"
+done
+
+# Each service run is compared with the floor run just before it.
+awk '
+  { split($1, a, "."); kind = a[1]; round = a[2] }
+  kind == "floor" || kind == "floor2" { f[round, kind] = $0; next }
+  {
+    split(f[round, kind == "off" ? "floor" : "floor2"], b, " ")
+    if ($7 > 0) bad = " NON-2xx: " $7; else bad = ""
+    printf "%-22s %9.0f req/s (%.2fx)  p50 %6.3f ms (%.2fx)  p99 %6.3f ms (%.2fx)  RSS %5.1f MiB (floor %5.1f)%s\n",
+      (kind == "off" ? "guard off" : "guard on, 100k secrets") " #" round,
+      $2, $2 / b[2], $3, $3 / b[3], $4, $4 / b[4], $5, b[5], bad
+  }
+  END {}' <(sed 's/ \+/ /g' "$results")
+echo "(raw: $results; wrk output: $out/*.wrk)"
