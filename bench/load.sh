@@ -34,19 +34,24 @@ run() {
     curl -s -o /dev/null "http://127.0.0.1:$PORT/verify/token" -X POST -d '{}' && break
     sleep 0.05
   done
-  # A short warm-up, then the measured run.
+  # A short warm-up, then the measured run, with the server's CPU time
+  # (user + system ticks) around it: CPU per request is steadier than
+  # requests/s on a shared machine.
   DISTINCT=$distinct "${client_cpu[@]}" wrk -t1 -c"$CONNS" -d2s -s bench/verify.lua "http://127.0.0.1:$PORT" >/dev/null
+  local t0 t1 rss
+  t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   DISTINCT=$distinct "${client_cpu[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s bench/verify.lua "http://127.0.0.1:$PORT" >"$out/$name.wrk"
-  local rss
+  t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  awk -v name="$name" -v rss="$rss" '
+  awk -v name="$name" -v rss="$rss" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /requests in/ { n = $1 }
     /Requests\/sec/ { rps = $2 }
     $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { bad = $NF }
-    END { printf "%s %.0f %.3f %.3f %.1f %d\n", name, rps, p50, p99, rss/1024, bad+0 }' "$out/$name.wrk"
+    END { printf "%s %.0f %.3f %.3f %.1f %d %.2f\n", name, rps, p50, p99, rss/1024, bad+0, ticks / hz * 1e6 / n }' "$out/$name.wrk"
 }
 
 results=$out/results.txt
@@ -64,10 +69,10 @@ awk '
   kind == "floor" || kind == "floor2" { f[round, kind] = $0; next }
   {
     split(f[round, kind == "off" ? "floor" : "floor2"], b, " ")
-    if ($7 > 0) bad = " NON-2xx: " $7; else bad = ""
-    printf "%-22s %9.0f req/s (%.2fx)  p50 %6.3f ms (%.2fx)  p99 %6.3f ms (%.2fx)  RSS %5.1f MiB (floor %5.1f)%s\n",
+    if ($6 > 0) bad = " NON-2xx: " $6; else bad = ""
+    printf "%-24s %6.0f req/s (%.2fx)  p50 %5.3f ms (%.2fx)  p99 %5.3f ms (%.2fx)  CPU %5.1f us/req (%.2fx)  RSS %4.1f MiB (floor %4.1f)%s\n",
       (kind == "off" ? "guard off" : "guard on, 100k secrets") " #" round,
-      $2, $2 / b[2], $3, $3 / b[3], $4, $4 / b[4], $5, b[5], bad
+      $2, $2 / b[2], $3, $3 / b[3], $4, $4 / b[4], $7, $7 / b[7], $5, b[5], bad
   }
   END {}' <(sed 's/ \+/ /g' "$results")
 echo "(raw: $results; wrk output: $out/*.wrk)"

@@ -9,12 +9,12 @@ package guard
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/acme/totp/otp"
@@ -84,7 +84,8 @@ type Result struct {
 
 // Verifier checks codes against a Store. With a nil Store the guard is off:
 // codes may be reused and guessed without limit, and only AfterStep
-// protects against replay.
+// protects against replay. Set its fields before the first Verify and do
+// not change them after.
 type Verifier struct {
 	Store Store
 	// Key keys the fingerprints; instances sharing a Store must share it.
@@ -93,6 +94,9 @@ type Verifier struct {
 	// window passes.
 	MaxFailures   int
 	FailureWindow time.Duration
+
+	pads       sync.Once
+	ipad, opad [sha256.BlockSize]byte // Key padded for HMAC (RFC 2104)
 }
 
 // Attempt is one verification.
@@ -167,18 +171,38 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 }
 
 // fingerprint names a secret and its parameters without revealing them:
-// HMAC-SHA256 under the deployment's key. Two encodings of one secret are
-// one fingerprint; the same bytes under other parameters are another, since
-// their codes differ.
+// HMAC-SHA256 under the deployment's key over the algorithm, period,
+// digits and secret bytes. Two encodings of one secret are one fingerprint;
+// the same bytes under other parameters are another, since their codes
+// differ. It is computed on stack buffers, as otp computes codes: hmac.New
+// would allocate five times per verification.
 func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
-	mac := hmac.New(sha256.New, v.Key)
-	var params [8]byte
-	binary.BigEndian.PutUint32(params[:4], uint32(p.Period))
-	params[4] = byte(p.Digits)
-	mac.Write([]byte(p.Algorithm))
-	mac.Write(params[:])
-	mac.Write(secret)
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	v.pads.Do(func() {
+		key := v.Key
+		if len(key) > sha256.BlockSize {
+			sum := sha256.Sum256(key)
+			key = sum[:]
+		}
+		copy(v.ipad[:], key)
+		copy(v.opad[:], key)
+		for i := range v.ipad {
+			v.ipad[i] ^= 0x36
+			v.opad[i] ^= 0x5c
+		}
+	})
+	var msg [sha256.BlockSize + len(otp.SHA512) + 5 + otp.MaxKeyLen]byte
+	n := copy(msg[:], v.ipad[:])
+	n += copy(msg[n:], p.Algorithm)
+	binary.BigEndian.PutUint32(msg[n:], uint32(p.Period))
+	msg[n+4] = byte(p.Digits)
+	n += 5
+	n += copy(msg[n:], secret)
+	inner := sha256.Sum256(msg[:n])
+
+	n = copy(msg[:], v.opad[:])
+	n += copy(msg[n:], inner[:])
+	sum := sha256.Sum256(msg[:n])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Ready reports whether the guard can record uses: always, when it is off.

@@ -2,12 +2,13 @@ package guard
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync"
 	"time"
 )
 
-// DefaultCapacity bounds a Memory store's entries. At about 150 bytes an
-// entry it holds 100,000 secrets' state in some 15 MB.
+// DefaultCapacity bounds a Memory store's entries. At about 100 bytes an
+// entry it holds 100,000 secrets' state in some 10 MB.
 const DefaultCapacity = 100_000
 
 // Memory is a Store inside the process: for a single instance. It holds at
@@ -19,12 +20,32 @@ type Memory struct {
 	capacity int
 
 	mu      sync.Mutex
-	entries map[string]memEntry
+	entries map[memKey]memEntry
 }
+
+// memKey and memEntry hold no pointers, so the garbage collector never
+// scans the map, however many secrets it holds: with string keys, marking
+// a full store cost more than the verifications it guarded.
+type memKey [64]byte
 
 type memEntry struct {
 	value   uint64 // a used step, or a failure count
-	expires time.Time
+	expires int64  // unix nanoseconds
+}
+
+// toMemKey fits key into a memKey: short keys as they are, with their
+// length in the last byte; longer ones as their SHA-256.
+func toMemKey(key string) memKey {
+	var k memKey
+	if len(key) < len(k) {
+		copy(k[:], key)
+		k[len(k)-1] = byte(len(key))
+		return k
+	}
+	sum := sha256.Sum256([]byte(key))
+	copy(k[:], sum[:])
+	k[len(k)-1] = 0xff
+	return k
 }
 
 var _ Store = (*Memory)(nil)
@@ -35,7 +56,7 @@ func NewMemory(now func() time.Time, capacity int) *Memory {
 	if capacity < 1 {
 		capacity = DefaultCapacity
 	}
-	return &Memory{now: now, capacity: capacity, entries: make(map[string]memEntry)}
+	return &Memory{now: now, capacity: capacity, entries: make(map[memKey]memEntry)}
 }
 
 // Len returns the number of entries held, expired or not.
@@ -46,9 +67,9 @@ func (m *Memory) Len() int {
 }
 
 // get returns key's live entry; the caller holds mu.
-func (m *Memory) get(key string, now time.Time) (memEntry, bool) {
+func (m *Memory) get(key memKey, now int64) (memEntry, bool) {
 	e, ok := m.entries[key]
-	if ok && !now.Before(e.expires) {
+	if ok && now >= e.expires {
 		delete(m.entries, key)
 		return memEntry{}, false
 	}
@@ -56,7 +77,7 @@ func (m *Memory) get(key string, now time.Time) (memEntry, bool) {
 }
 
 // put stores e under key, making room first; the caller holds mu.
-func (m *Memory) put(key string, e memEntry, now time.Time) {
+func (m *Memory) put(key memKey, e memEntry, now int64) {
 	if _, ok := m.entries[key]; !ok {
 		m.reclaim(now)
 	}
@@ -66,54 +87,56 @@ func (m *Memory) put(key string, e memEntry, now time.Time) {
 // reclaim looks at a few entries (map order is random) and deletes the
 // expired ones; when the store is still full it evicts the sampled entry
 // nearest its expiry. The caller holds mu.
-func (m *Memory) reclaim(now time.Time) {
+func (m *Memory) reclaim(now int64) {
 	const samples = 5
 	var (
-		victim  string
-		soonest time.Time
+		victim  memKey
+		soonest int64
 		seen    int
 	)
 	for k, e := range m.entries {
-		if !now.Before(e.expires) {
+		if now >= e.expires {
 			delete(m.entries, k)
-		} else if victim == "" || e.expires.Before(soonest) {
+		} else if seen == 0 || e.expires < soonest {
 			victim, soonest = k, e.expires
 		}
 		if seen++; seen == samples {
 			break
 		}
 	}
-	if len(m.entries) >= m.capacity && victim != "" {
+	if len(m.entries) >= m.capacity && soonest != 0 {
 		delete(m.entries, victim)
 	}
 }
 
 // Fail implements Store.
 func (m *Memory) Fail(_ context.Context, key string, window time.Duration) (int, time.Duration, error) {
+	k := toMemKey(key)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	e, ok := m.get(key, now)
+	now := m.now().UnixNano()
+	e, ok := m.get(k, now)
 	if !ok {
-		e = memEntry{expires: now.Add(window)}
+		e = memEntry{expires: now + int64(window)}
 	}
 	e.value++
-	m.put(key, e, now)
-	return int(e.value), e.expires.Sub(now), nil
+	m.put(k, e, now)
+	return int(e.value), time.Duration(e.expires - now), nil
 }
 
 // Claim implements Store.
 func (m *Memory) Claim(_ context.Context, c Claim) (Verdict, error) {
+	key, failKey := toMemKey(c.Key), toMemKey(c.FailKey)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if f, ok := m.get(c.FailKey, now); ok && f.value >= uint64(c.Limit) {
-		return Verdict{Locked: f.expires.Sub(now)}, nil
+	now := m.now().UnixNano()
+	if f, ok := m.get(failKey, now); ok && f.value >= uint64(c.Limit) {
+		return Verdict{Locked: time.Duration(f.expires - now)}, nil
 	}
-	if used, ok := m.get(c.Key, now); ok && used.value >= c.Step {
+	if used, ok := m.get(key, now); ok && used.value >= c.Step {
 		return Verdict{}, nil
 	}
-	m.put(c.Key, memEntry{value: c.Step, expires: now.Add(c.TTL)}, now)
+	m.put(key, memEntry{value: c.Step, expires: now + int64(c.TTL)}, now)
 	return Verdict{Claimed: true}, nil
 }
 

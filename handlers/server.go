@@ -56,7 +56,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.ready)
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerUIFiles()))
 
-	api := r.Group("", requireAPIKey(s.APIKeys))
+	api := r.Group("")
+	if len(s.APIKeys) > 0 {
+		api.Use(requireAPIKey(s.APIKeys))
+	}
 	api.GET("/generate/secret", s.generateSecret)
 	api.POST("/generate/token", s.generateToken)
 	api.POST("/verify/token", s.verifyToken)

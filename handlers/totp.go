@@ -11,6 +11,8 @@ import (
 	"github.com/acme/totp/otp"
 )
 
+const jsonContentType = "application/json; charset=utf-8"
+
 // maxLabelLen bounds account and issuer, which end up in a QR code.
 const maxLabelLen = 256
 
@@ -270,7 +272,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 	if res.Valid {
 		resp.Step, resp.Drift = &res.Step, &res.Drift
 	}
-	c.PureJSON(http.StatusOK, resp)
+	c.Data(http.StatusOK, jsonContentType, resp.appendJSON(make([]byte, 0, 96)))
 }
 
 // generateQR answers POST /generate/qr.

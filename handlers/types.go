@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"strconv"
+
 	"github.com/acme/totp/otp"
 )
 
@@ -86,6 +88,31 @@ type VerifyResponse struct {
 	Step *uint64 `json:"step,omitempty" example:"56991234"`
 	// Drift is the matched step minus the current one, when valid.
 	Drift *int64 `json:"drift,omitempty" example:"0"`
+}
+
+// appendJSON appends r as json.Marshal writes it, without reflection: this
+// is the answer of the hottest route. TestVerifyResponseJSON holds the two
+// to the same bytes.
+func (r VerifyResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"valid":`...)
+	b = strconv.AppendBool(b, r.Valid)
+	if r.Reason != "" {
+		// Reasons are fixed lower-case words: nothing to escape.
+		b = append(b, `,"reason":"`...)
+		b = append(b, r.Reason...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"remaining":`...)
+	b = strconv.AppendInt(b, int64(r.Remaining), 10)
+	if r.Step != nil {
+		b = append(b, `,"step":`...)
+		b = strconv.AppendUint(b, *r.Step, 10)
+	}
+	if r.Drift != nil {
+		b = append(b, `,"drift":`...)
+		b = strconv.AppendInt(b, *r.Drift, 10)
+	}
+	return append(b, '}')
 }
 
 // ReadyResponse is the readiness answer.

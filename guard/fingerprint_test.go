@@ -1,0 +1,43 @@
+package guard
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/acme/totp/otp"
+)
+
+// TestFingerprintIsHMACSHA256 holds the stack-buffer HMAC to crypto/hmac's.
+func TestFingerprintIsHMACSHA256(t *testing.T) {
+	tests := []struct {
+		name   string
+		key    []byte
+		secret []byte
+		params otp.Params
+	}{
+		{"short key", []byte("k"), []byte("12345678901234567890"), otp.DefaultParams},
+		{"block-size key", bytes.Repeat([]byte("k"), sha256.BlockSize), []byte("12345678901234567890"), otp.Params{Algorithm: otp.SHA256, Digits: 8, Period: 60}},
+		{"long key, longest secret", bytes.Repeat([]byte("k"), 100), bytes.Repeat([]byte{0xff}, otp.MaxKeyLen), otp.Params{Algorithm: otp.SHA512, Digits: 7, Period: 3600}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mac := hmac.New(sha256.New, tt.key)
+			mac.Write([]byte(tt.params.Algorithm))
+			var params [5]byte
+			binary.BigEndian.PutUint32(params[:], uint32(tt.params.Period))
+			params[4] = byte(tt.params.Digits)
+			mac.Write(params[:])
+			mac.Write(tt.secret)
+			want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+
+			v := &Verifier{Key: tt.key}
+			assert.Equal(t, want, v.fingerprint(tt.secret, tt.params))
+		})
+	}
+}
