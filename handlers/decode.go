@@ -29,14 +29,20 @@ func decodeJSON(c *gin.Context, dst any) *Problem {
 		return jsonProblem(err)
 	}
 	// Only white space may follow the object.
-	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), body))
-	if err != nil {
-		return jsonProblem(err)
+	rest := io.MultiReader(dec.Buffered(), body)
+	var buf [64]byte
+	for {
+		n, err := rest.Read(buf[:])
+		if len(bytes.TrimLeft(buf[:n], " \t\r\n")) > 0 {
+			return badRequest(CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return jsonProblem(err)
+		}
 	}
-	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return badRequest(CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
-	}
-	return nil
 }
 
 func jsonProblem(err error) *Problem {

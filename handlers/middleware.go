@@ -81,9 +81,10 @@ func route(c *gin.Context) string {
 	return "unmatched"
 }
 
-// accessLog writes one structured line per request: no query, no body.
-// It builds the record itself, without the caller's program counter that
-// Logger.Info would look up for every line.
+// accessLog writes one structured line per request, stamped with its
+// start: no query, no body. It builds the record itself, without the
+// caller's program counter that Logger.Info would look up for every line,
+// and with no more attributes than a Record holds without allocating.
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -91,14 +92,12 @@ func (s *Server) accessLog(c *gin.Context) {
 	if !s.Log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	end := time.Now()
-	r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	r := slog.NewRecord(start, slog.LevelInfo, "request", 0)
 	r.AddAttrs(
 		slog.String("method", c.Request.Method),
 		slog.String("route", route(c)),
 		slog.Int("status", c.Writer.Status()),
-		slog.Float64("latency_ms", float64(end.Sub(start).Microseconds())/1000),
-		slog.Int("bytes", c.Writer.Size()),
+		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.String("request_id", requestIDOf(c)),
 	)
 	_ = s.Log.Handler().Handle(ctx, r)
