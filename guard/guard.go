@@ -134,33 +134,61 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 	}
 
 	fp := v.fingerprint(a.Secret, a.Key.Params)
-	failKey := "fail:" + fp
-	if !match.Valid {
-		failures, left, err := v.Store.Fail(ctx, failKey, v.FailureWindow)
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		if failures > v.MaxFailures {
-			return Result{}, &ThrottledError{RetryAfter: left}
-		}
-		return Result{Reason: Mismatch}, nil
-	}
-	verdict, err := v.Store.Claim(ctx, Claim{
-		Key:     "used:" + fp,
+	reason, err := Record(ctx, v.Store, Use{
+		ID:      fp,
+		Matched: match.Valid,
 		Step:    match.Step,
 		TTL:     useTTL(match.Step, a.Key.Params, a.Now),
-		FailKey: failKey,
 		Limit:   v.MaxFailures,
+		Window:  v.FailureWindow,
 	})
-	switch {
-	case err != nil:
-		return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case verdict.Locked > 0:
-		return Result{}, &ThrottledError{RetryAfter: verdict.Locked}
-	case !verdict.Claimed:
-		return Result{Reason: Replayed}, nil
+	if err != nil || reason != "" {
+		return Result{Reason: reason}, err
 	}
 	return Result{Match: match}, nil
+}
+
+// Use is one attempt whose match is already known, for Record.
+type Use struct {
+	ID      string // names what is guarded: a fingerprint, a challenge
+	FailID  string // names what failures count against; ID when empty
+	Matched bool
+	Step    uint64        // the matched step; a later use of it or of any before it is Replayed
+	TTL     time.Duration // how long the use must be remembered
+	Limit   int           // failures inside Window that lock ID
+	Window  time.Duration
+}
+
+// Record stores the outcome of u in store, atomically, and returns why it
+// is not valid ("" when it is). A wrong attempt counts as a failure before
+// it is answered, and a right one is refused while ID is locked, so
+// concurrent guesses cannot exceed the limit. Over the limit it returns a
+// *ThrottledError; when the store fails, ErrUnavailable.
+func Record(ctx context.Context, store Store, u Use) (Reason, error) {
+	failKey := "fail:" + u.ID
+	if u.FailID != "" {
+		failKey = "fail:" + u.FailID
+	}
+	if !u.Matched {
+		failures, left, err := store.Fail(ctx, failKey, u.Window)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if failures > u.Limit {
+			return "", &ThrottledError{RetryAfter: left}
+		}
+		return Mismatch, nil
+	}
+	verdict, err := store.Claim(ctx, Claim{Key: "used:" + u.ID, Step: u.Step, TTL: u.TTL, FailKey: failKey, Limit: u.Limit})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case verdict.Locked > 0:
+		return "", &ThrottledError{RetryAfter: verdict.Locked}
+	case !verdict.Claimed:
+		return Replayed, nil
+	}
+	return "", nil
 }
 
 // useTTL keeps a used step until no verification could accept it again:

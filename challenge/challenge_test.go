@@ -1,0 +1,251 @@
+package challenge_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/guard"
+)
+
+var (
+	keyA = bytes.Repeat([]byte{0xa}, challenge.KeyLen)
+	keyB = bytes.Repeat([]byte{0xb}, challenge.KeyLen)
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+func newService(t *testing.T, c *clock, store guard.Store, keys ...[]byte) *challenge.Service {
+	t.Helper()
+	s, err := challenge.New(keys, store, c.Now, rand.Reader)
+	require.NoError(t, err)
+	return s
+}
+
+func issue(t *testing.T, s *challenge.Service) challenge.Issued {
+	t.Helper()
+	iss, err := s.Issue(challenge.Request{Subject: "user@example.com", Purpose: "login", Digits: 6, TTL: 10 * time.Minute})
+	require.NoError(t, err)
+	return iss
+}
+
+func check(iss challenge.Issued, code string) challenge.Check {
+	return challenge.Check{Challenge: iss.Challenge, Code: code, Subject: "user@example.com", Purpose: "login"}
+}
+
+func TestIssue(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	for _, digits := range []int{challenge.MinDigits, 6, challenge.MaxDigits} {
+		iss, err := s.Issue(challenge.Request{Subject: "+15550100", Digits: digits, TTL: challenge.MinTTL})
+		require.NoError(t, err)
+		assert.Regexp(t, regexp.MustCompile(`^[0-9]+$`), iss.Code)
+		assert.Len(t, iss.Code, digits)
+		assert.Equal(t, c.t.Add(challenge.MinTTL), iss.ExpiresAt)
+		assert.NotContains(t, iss.Challenge, iss.Code[:4], "the challenge must not carry the code in the clear")
+		assert.NotContains(t, iss.Challenge, "15550100")
+	}
+	// Codes come from crypto/rand: a thousand 10-digit codes do not repeat.
+	seen := map[string]bool{}
+	for range 1000 {
+		iss, err := s.Issue(challenge.Request{Subject: "a", Digits: 10, TTL: time.Minute})
+		require.NoError(t, err)
+		assert.False(t, seen[iss.Code])
+		seen[iss.Code] = true
+	}
+
+	tests := []struct {
+		name string
+		req  challenge.Request
+		want error
+	}{
+		{"no subject", challenge.Request{Digits: 6, TTL: time.Minute}, challenge.ErrInvalidSubject},
+		{"long subject", challenge.Request{Subject: string(bytes.Repeat([]byte("a"), 321)), Digits: 6, TTL: time.Minute}, challenge.ErrInvalidSubject},
+		{"long purpose", challenge.Request{Subject: "a", Purpose: string(bytes.Repeat([]byte("p"), 65)), Digits: 6, TTL: time.Minute}, challenge.ErrInvalidPurpose},
+		{"3 digits", challenge.Request{Subject: "a", Digits: 3, TTL: time.Minute}, challenge.ErrInvalidDigits},
+		{"11 digits", challenge.Request{Subject: "a", Digits: 11, TTL: time.Minute}, challenge.ErrInvalidDigits},
+		{"ttl 29 s", challenge.Request{Subject: "a", Digits: 6, TTL: 29 * time.Second}, challenge.ErrInvalidTTL},
+		{"ttl 901 s", challenge.Request{Subject: "a", Digits: 6, TTL: 901 * time.Second}, challenge.ErrInvalidTTL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Issue(tt.req)
+			assert.ErrorIs(t, err, tt.want)
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	ctx := context.Background()
+
+	iss := issue(t, s)
+	tests := []struct {
+		name  string
+		check challenge.Check
+		want  guard.Reason
+	}{
+		{"wrong subject", challenge.Check{Challenge: iss.Challenge, Code: iss.Code, Subject: "other@example.com", Purpose: "login"}, challenge.WrongSubject},
+		{"wrong purpose", challenge.Check{Challenge: iss.Challenge, Code: iss.Code, Subject: "user@example.com", Purpose: "signup"}, challenge.WrongSubject},
+		{"wrong code", check(iss, "000000"), guard.Mismatch},
+		{"right code, spaced", check(iss, iss.Code[:3]+" "+iss.Code[3:]), ""},
+		{"right code again", check(iss, iss.Code), guard.Replayed},
+		{"not a challenge", check(challenge.Issued{Challenge: "hello"}, iss.Code), challenge.InvalidChallenge},
+		{"empty challenge", check(challenge.Issued{}, iss.Code), challenge.InvalidChallenge},
+	}
+	for _, tt := range tests {
+		got, err := s.Verify(ctx, tt.check)
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.want, got, tt.name)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	iss := issue(t, s)
+	c.t = iss.ExpiresAt.Add(-time.Second)
+	// A wrong code just before expiry, then the right one at expiry.
+	got, err := s.Verify(context.Background(), check(iss, "000000"))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Mismatch, got)
+	c.t = iss.ExpiresAt
+	got, err = s.Verify(context.Background(), check(iss, iss.Code))
+	require.NoError(t, err)
+	assert.Equal(t, challenge.Expired, got)
+}
+
+func TestEveryFlippedBitIsInvalid(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	iss := issue(t, s)
+	raw, err := base64.RawURLEncoding.DecodeString(iss.Challenge)
+	require.NoError(t, err)
+	for i := range raw {
+		for bit := range 8 {
+			flipped := bytes.Clone(raw)
+			flipped[i] ^= 1 << bit
+			got, err := s.Verify(context.Background(), check(challenge.Issued{Challenge: base64.RawURLEncoding.EncodeToString(flipped)}, iss.Code))
+			require.NoError(t, err)
+			require.Equal(t, challenge.InvalidChallenge, got, "byte %d bit %d", i, bit)
+		}
+	}
+	// Truncated and extended.
+	for _, text := range []string{iss.Challenge[:len(iss.Challenge)-1], iss.Challenge + "A", iss.Challenge[:10]} {
+		got, err := s.Verify(context.Background(), check(challenge.Issued{Challenge: text}, iss.Code))
+		require.NoError(t, err)
+		assert.Equal(t, challenge.InvalidChallenge, got)
+	}
+	// The untouched challenge still verifies.
+	got, err := s.Verify(context.Background(), check(iss, iss.Code))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Reason(""), got)
+}
+
+func TestKeyRotation(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := guard.NewMemory(c.Now, 0)
+	old := newService(t, c, store, keyA)
+	first, second := issue(t, old), issue(t, old)
+
+	rotated := newService(t, c, store, keyB, keyA)
+	got, err := rotated.Verify(context.Background(), check(first, first.Code))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Reason(""), got, "the old key, listed second, still opens")
+
+	fresh := issue(t, rotated)
+	got, err = old.Verify(context.Background(), check(fresh, fresh.Code))
+	require.NoError(t, err)
+	assert.Equal(t, challenge.InvalidChallenge, got, "new challenges are sealed with the first key")
+
+	retired := newService(t, c, store, keyB)
+	got, err = retired.Verify(context.Background(), check(second, second.Code))
+	require.NoError(t, err)
+	assert.Equal(t, challenge.InvalidChallenge, got, "once the old key is removed")
+}
+
+func TestAttemptLimit(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s.MaxAttempts = 3
+	iss := issue(t, s)
+	ctx := context.Background()
+	for i := range 3 {
+		got, err := s.Verify(ctx, check(iss, "000000"))
+		require.NoError(t, err)
+		assert.Equal(t, guard.Mismatch, got, "attempt %d", i+1)
+	}
+	for _, code := range []string{"000000", iss.Code} {
+		got, err := s.Verify(ctx, check(iss, code))
+		require.NoError(t, err)
+		assert.Equal(t, challenge.TooManyAttempts, got, "the challenge is dead, whatever code follows")
+	}
+	other := issue(t, s)
+	got, err := s.Verify(ctx, check(other, other.Code))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Reason(""), got, "another challenge is not affected")
+}
+
+func TestConcurrentSingleUse(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	iss := issue(t, s)
+	var valid atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			got, err := s.Verify(context.Background(), check(iss, iss.Code))
+			assert.NoError(t, err)
+			if got == "" {
+				valid.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), valid.Load())
+}
+
+func TestNeedsKeysAndStore(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	_, err := challenge.New(nil, nil, c.Now, rand.Reader)
+	assert.ErrorIs(t, err, challenge.ErrNoKeys)
+	_, err = challenge.New([][]byte{[]byte("short")}, nil, c.Now, rand.Reader)
+	assert.ErrorIs(t, err, challenge.ErrInvalidKey)
+
+	s := newService(t, c, nil, keyA)
+	iss := issue(t, s)
+	_, err = s.Verify(context.Background(), check(iss, iss.Code))
+	assert.ErrorIs(t, err, challenge.ErrNoStore)
+}
+
+// FuzzVerify: no challenge string, however made, panics or verifies.
+func FuzzVerify(f *testing.F) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s, _ := challenge.New([][]byte{keyA}, guard.NewMemory(c.Now, 0), c.Now, rand.Reader)
+	iss, _ := s.Issue(challenge.Request{Subject: "a", Digits: 6, TTL: time.Minute})
+	f.Add(iss.Challenge, iss.Code)
+	f.Add("", "")
+	f.Add("AQ", "123456")
+	f.Fuzz(func(t *testing.T, text, code string) {
+		got, err := s.Verify(context.Background(), challenge.Check{Challenge: text, Code: code, Subject: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == "" && text != iss.Challenge {
+			t.Fatalf("a forged challenge verified: %q", text)
+		}
+	})
+}
