@@ -22,6 +22,10 @@
 //	@in							header
 //	@name						Authorization
 //	@description				The same key as "Bearer KEY".
+//	@tag.name					challenges
+//	@tag.description			Email and SMS codes, with no storage
+//	@tag.name					recovery codes
+//	@tag.description			Single-use recovery codes, checked against their hashes
 //	@tag.name					original routes
 //	@tag.description			The original service's route forms, kept for callers migrating without change
 package main
@@ -29,6 +33,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,8 +51,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/recovery"
 )
 
 func main() {
@@ -74,6 +81,9 @@ type config struct {
 	redisPrefix   string
 
 	apiKeys []string
+
+	challengeKeys        [][]byte // the first seals, all open
+	challengeMaxAttempts int
 }
 
 // minGuardKeyLen keeps GUARD_KEY from being guessable: it keys the
@@ -111,6 +121,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key (env REDIS_PREFIX)")
 	apiKeys := fs.String("api-keys", getenv("API_KEYS"), "comma-separated API keys; none: no key needed (env API_KEYS; prefer the env)")
 	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
+	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "base64 32-byte keys for email/SMS challenges, comma-separated: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
+	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -154,6 +166,20 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.apiKeys, err = readAPIKeys(*apiKeys, *apiKeysFile); err != nil {
 		return cfg, err
+	}
+	if cfg.challengeMaxAttempts, err = strconv.Atoi(*challengeAttempts); err != nil || cfg.challengeMaxAttempts < 1 {
+		return cfg, errors.New("challenge max attempts must be a positive integer")
+	}
+	for i, k := range strings.Split(*challengeKeys, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(k)
+		if err != nil || len(key) != challenge.KeyLen {
+			// Never repeat the key itself.
+			return cfg, fmt.Errorf("CHALLENGE_KEYS entry %d must be %d bytes in base64 (head -c 32 /dev/urandom | base64)", i+1, challenge.KeyLen)
+		}
+		cfg.challengeKeys = append(cfg.challengeKeys, key)
 	}
 	return cfg, nil
 }
@@ -257,8 +283,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) {
 		log.Warn("no API keys and listening beyond loopback: anyone who reaches this port can use the API; set API_KEYS or API_KEYS_FILE")
 	}
+	challengeKeys := cfg.challengeKeys
+	if len(challengeKeys) == 0 {
+		challengeKeys = [][]byte{make([]byte, challenge.KeyLen)}
+		if _, err := rand.Read(challengeKeys[0]); err != nil {
+			return err
+		}
+		log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
+	}
+	challenges, err := challenge.New(challengeKeys, verifier.Store, time.Now, rand.Reader)
+	if err != nil {
+		return err
+	}
+	challenges.MaxAttempts = cfg.challengeMaxAttempts
+
 	gin.SetMode(gin.ReleaseMode)
-	api := &handlers.Server{Now: time.Now, Random: rand.Reader, Log: log, Verifier: verifier, APIKeys: cfg.apiKeys}
+	api := &handlers.Server{
+		Now:        time.Now,
+		Random:     rand.Reader,
+		Log:        log,
+		Verifier:   verifier,
+		Challenges: challenges,
+		Recovery:   &recovery.Service{Store: verifier.Store, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow},
+		APIKeys:    cfg.apiKeys,
+	}
 
 	// Listen first so a busy port fails at once.
 	ln, err := net.Listen("tcp", cfg.addr)

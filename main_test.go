@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -254,6 +255,9 @@ func TestParseGuardConfig(t *testing.T) {
 		{"api keys", map[string]string{"API_KEYS": "a-key, b-key,"}, "", true, []string{"a-key", "b-key"}},
 		{"api keys file", map[string]string{"API_KEYS_FILE": keysFile, "API_KEYS": "a-key"}, "", true, []string{"a-key", "file-key-1", "file-key-2"}},
 		{"missing api keys file", map[string]string{"API_KEYS_FILE": keysFile + ".nope"}, "API keys file", false, nil},
+		{"challenge keys", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "", true, nil},
+		{"short challenge key", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "CHALLENGE_KEYS entry 1", false, nil},
+		{"challenge key not base64", map[string]string{"CHALLENGE_KEYS": "not base64!"}, "CHALLENGE_KEYS entry 1", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,7 +280,10 @@ func TestParseGuardConfig(t *testing.T) {
 // and when Redis dies verification fails closed and recovers with it.
 func TestFleet(t *testing.T) {
 	srv := redistest.Start(t)
-	env := []string{"REDIS_URL=" + srv.URL(), "GUARD_KEY=fleet-test-guard-key-0123456789", "MAX_FAILURES=3"}
+	env := []string{
+		"REDIS_URL=" + srv.URL(), "GUARD_KEY=fleet-test-guard-key-0123456789", "MAX_FAILURES=3",
+		"CHALLENGE_KEYS=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
+	}
 	a, _, _ := startBinary(t, env...)
 	b, _, _ := startBinary(t, env...)
 
@@ -313,6 +320,18 @@ func TestFleet(t *testing.T) {
 	status, v = verify(b, secret, code)
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, verdict{Reason: "replayed"}, v, "replayed on B")
+
+	// A challenge issued on A verifies on B, once.
+	var iss struct{ Challenge, Code string }
+	post(t, a+"/challenge", map[string]string{"subject": "fleet@example.com"}, &iss)
+	var cv struct {
+		Valid  bool
+		Reason string
+	}
+	post(t, b+"/challenge/verify", map[string]string{"challenge": iss.Challenge, "code": iss.Code, "subject": "fleet@example.com"}, &cv)
+	assert.True(t, cv.Valid, "issued on A, verified on B")
+	post(t, a+"/challenge/verify", map[string]string{"challenge": iss.Challenge, "code": iss.Code, "subject": "fleet@example.com"}, &cv)
+	assert.Equal(t, "replayed", cv.Reason, "and not again on A")
 
 	// Failures add up across instances.
 	locked := newSecret()

@@ -213,8 +213,11 @@ func (s *Service) open(text string) (sealed, bool) {
 type Check struct {
 	Challenge string
 	Code      string
-	Subject   string
-	Purpose   string
+	// Numeric says Code came as a number, which loses leading zeros: it is
+	// padded to the challenge's length.
+	Numeric bool
+	Subject string
+	Purpose string
 }
 
 // Verify checks c and records its outcome: it returns "" when the code is
@@ -239,6 +242,9 @@ func (s *Service) Verify(ctx context.Context, c Check) (guard.Reason, error) {
 	}
 	left = max(left, time.Second) // stores count in milliseconds at least
 	code := bytes.ReplaceAll([]byte(c.Code), []byte(" "), nil)
+	if c.Numeric && len(code) < len(p.code) {
+		code = append(bytes.Repeat([]byte("0"), len(p.code)-len(code)), code...)
+	}
 	matched := subtle.ConstantTimeCompare(code, p.code) == 1
 	reason, err := guard.Record(ctx, s.store, guard.Use{
 		ID:      "chal:" + base64.RawURLEncoding.EncodeToString(p.id[:]),

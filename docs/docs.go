@@ -245,6 +245,132 @@ const docTemplate = `{
                 }
             }
         },
+        "/challenge": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Returns a random ` + "`" + `code` + "`" + ` to deliver to ` + "`" + `subject` + "`" + ` by your own mailer or SMS gateway, and an opaque ` + "`" + `challenge` + "`" + ` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. Nothing is stored.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "challenges"
+                ],
+                "summary": "Issue an email or SMS code",
+                "parameters": [
+                    {
+                        "description": "subject, purpose, digits and ttl",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ChallengeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ChallengeResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON or option",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/challenge/verify": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Checks the code a user typed against its challenge, for the same subject and purpose. A challenge verifies once; after too many wrong codes it is dead. Every wrong answer is a 200 with ` + "`" + `valid: false` + "`" + ` and a ` + "`" + `reason` + "`" + `.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "challenges"
+                ],
+                "summary": "Verify an email or SMS code",
+                "parameters": [
+                    {
+                        "description": "challenge, code, subject and purpose",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ChallengeVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ChallengeVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON or missing field",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable, or the guard is off",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/generate/qr": {
             "post": {
                 "security": [
@@ -311,6 +437,59 @@ const docTemplate = `{
                     },
                     "413": {
                         "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/generate/recovery-codes": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Returns ` + "`" + `count` + "`" + ` single-use codes (80 random bits each, Crockford base32, grouped for typing) to show the user once, and their SHA-256 ` + "`" + `hashes` + "`" + ` to store instead.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "recovery codes"
+                ],
+                "summary": "Generate recovery codes",
+                "parameters": [
+                    {
+                        "description": "count",
+                        "name": "request",
+                        "in": "body",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.RecoveryCodesRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.RecoveryCodesResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON or count",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
                             "$ref": "#/definitions/handlers.Problem"
                         }
@@ -547,6 +726,72 @@ const docTemplate = `{
                 }
             }
         },
+        "/verify/recovery-code": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Checks a typed code against the stored hashes (at most 20), in constant time. When valid, delete the hash at ` + "`" + `index` + "`" + `. Failures are throttled per hash set, like TOTP failures.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "recovery codes"
+                ],
+                "summary": "Verify a recovery code",
+                "parameters": [
+                    {
+                        "description": "code and hashes",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/handlers.RecoveryVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.RecoveryVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, or a malformed hash (field names its index)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many failed attempts for this set; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/verify/token": {
             "post": {
                 "security": [
@@ -633,6 +878,110 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "handlers.ChallengeRequest": {
+            "type": "object",
+            "properties": {
+                "digits": {
+                    "type": "integer",
+                    "maximum": 10,
+                    "minimum": 4,
+                    "example": 6
+                },
+                "purpose": {
+                    "description": "Purpose binds the code to one use, e.g. login or signup.",
+                    "type": "string",
+                    "example": "login"
+                },
+                "subject": {
+                    "description": "Subject is whom the code goes to: an email address, a phone number.",
+                    "type": "string",
+                    "example": "user@example.com"
+                },
+                "ttl": {
+                    "description": "TTL is the seconds the code stays valid.",
+                    "type": "integer",
+                    "maximum": 900,
+                    "minimum": 30,
+                    "example": 600
+                }
+            }
+        },
+        "handlers.ChallengeResponse": {
+            "type": "object",
+            "properties": {
+                "challenge": {
+                    "description": "Challenge is opaque: hand it to the client, which sends it back with\nthe code the user typed.",
+                    "type": "string",
+                    "example": "AXq3..."
+                },
+                "code": {
+                    "description": "Code is for the subject only: deliver it by your mailer or SMS gateway.",
+                    "type": "string",
+                    "example": "482913"
+                },
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-11-22T18:40:00Z"
+                },
+                "expires_in": {
+                    "type": "integer",
+                    "example": 600
+                }
+            }
+        },
+        "handlers.ChallengeVerifyRequest": {
+            "type": "object",
+            "properties": {
+                "challenge": {
+                    "type": "string",
+                    "example": "AXq3..."
+                },
+                "code": {
+                    "description": "Code is a string, or a number left-padded with zeros.",
+                    "type": "string",
+                    "example": "482913"
+                },
+                "purpose": {
+                    "type": "string",
+                    "example": "login"
+                },
+                "subject": {
+                    "type": "string",
+                    "example": "user@example.com"
+                }
+            }
+        },
+        "handlers.ChallengeVerifyResponse": {
+            "type": "object",
+            "properties": {
+                "purpose": {
+                    "type": "string",
+                    "example": "login"
+                },
+                "reason": {
+                    "description": "Reason says why not: mismatch, expired, replayed, invalid_challenge,\nwrong_subject (subject or purpose differ), too_many_attempts (the\nchallenge is dead).",
+                    "type": "string",
+                    "enum": [
+                        "mismatch",
+                        "malformed",
+                        "expired",
+                        "replayed",
+                        "invalid_challenge",
+                        "wrong_subject",
+                        "too_many_attempts"
+                    ],
+                    "example": ""
+                },
+                "subject": {
+                    "type": "string",
+                    "example": "user@example.com"
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
         "handlers.HealthResponse": {
             "type": "object",
             "properties": {
@@ -736,6 +1085,81 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ready"
+                }
+            }
+        },
+        "handlers.RecoveryCodesRequest": {
+            "type": "object",
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "maximum": 20,
+                    "minimum": 1,
+                    "example": 10
+                }
+            }
+        },
+        "handlers.RecoveryCodesResponse": {
+            "type": "object",
+            "properties": {
+                "codes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "7KQ2-M4XD-9HRT-PBWC"
+                    ]
+                },
+                "hashes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                    ]
+                }
+            }
+        },
+        "handlers.RecoveryVerifyRequest": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "description": "Code as typed: case, spaces and hyphens do not matter.",
+                    "type": "string",
+                    "example": "7kq2 m4xd 9hrt pbwc"
+                },
+                "hashes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                    ]
+                }
+            }
+        },
+        "handlers.RecoveryVerifyResponse": {
+            "type": "object",
+            "properties": {
+                "index": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "reason": {
+                    "type": "string",
+                    "enum": [
+                        "mismatch",
+                        "malformed",
+                        "replayed"
+                    ],
+                    "example": ""
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
                 }
             }
         },

@@ -10,13 +10,14 @@ import (
 	"github.com/acme/totp/handlers"
 )
 
-// checkAnswer fails unless w is a 200 or a well-formed 400/413 problem.
+// checkAnswer fails unless w is a 200 or a well-formed 400, 413 or 429
+// problem (429: repeated wrong recovery codes for one hash set).
 func checkAnswer(t *testing.T, code int, contentType string, body []byte) {
 	t.Helper()
 	switch code {
 	case http.StatusOK:
 		return
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
 	default:
 		t.Fatalf("status %d: %s", code, body)
 	}
@@ -30,7 +31,7 @@ func checkAnswer(t *testing.T, code int, contentType string, body []byte) {
 }
 
 // FuzzJSONRoutes feeds arbitrary bodies and query encodings to every route
-// that decodes JSON: only 200, 400 and 413 may come back, never a 500 or a
+// that decodes JSON: only 200, 400, 413 and 429 may come back, never a 500 or a
 // panic.
 func FuzzJSONRoutes(f *testing.F) {
 	for _, seed := range []string{
@@ -42,13 +43,17 @@ func FuzzJSONRoutes(f *testing.F) {
 		`{"secret":"JBSWY3DPEHPK3PXP","token":-0.5}`,
 		`{"secret":"JBSWY3DPEHPK3PXP"} {}`,
 		`{"token":null,"secret":null}`,
+		`{"subject":"a@b.c","purpose":"login","digits":6,"ttl":60}`,
+		`{"challenge":"AQAAAAAAAAAAAAAAAAAAAAAAAAAA","code":"123456","subject":"a"}`,
+		`{"code":"7kq2 m4xd 9hrt pbwc","hashes":["sha256:00"]}`,
+		`{"count":3}`,
 		`[`, `"`, `null`, ``,
 	} {
 		f.Add(seed, "")
 		f.Add(seed, "ascii")
 	}
 	a := newAPI(f, time.Unix(1_700_000_000, 0))
-	routes := []string{"/generate/token", "/verify/token", "/generate/qr"}
+	routes := []string{"/generate/token", "/verify/token", "/generate/qr", "/challenge", "/challenge/verify", "/generate/recovery-codes", "/verify/recovery-code"}
 	f.Fuzz(func(t *testing.T, body, encoding string) {
 		a.logs.Reset()
 		for _, route := range routes {

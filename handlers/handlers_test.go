@@ -21,9 +21,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
+	"github.com/acme/totp/recovery"
 )
 
 func TestMain(m *testing.M) {
@@ -68,11 +70,20 @@ func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *api 
 			FailureWindow: 5 * time.Minute,
 		},
 	}
+	a.server.Challenges = mustChallenges(t, a, a.server.Verifier.Store)
+	a.server.Recovery = &recovery.Service{Store: a.server.Verifier.Store, MaxFailures: 5, FailureWindow: 5 * time.Minute}
 	for _, f := range change {
 		f(a.server)
 	}
 	a.handler = a.server.Handler()
 	return a
+}
+
+func mustChallenges(t testing.TB, a *api, store guard.Store) *challenge.Service {
+	t.Helper()
+	s, err := challenge.New([][]byte{bytes.Repeat([]byte{7}, challenge.KeyLen)}, store, a.Now, rand.Reader)
+	require.NoError(t, err)
+	return s
 }
 
 func (a *api) do(t testing.TB, method, url, body string) *httptest.ResponseRecorder {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
+	"github.com/acme/totp/recovery"
 )
 
 // Problem is an RFC 9457 problem details answer, the one shape of every 4xx
@@ -43,6 +45,7 @@ const (
 	CodeTooManyAttempts  = "too_many_attempts"
 	CodeStoreUnavailable = "store_unavailable"
 	CodeUnauthorized     = "unauthorized"
+	CodeGuardOff         = "guard_off"
 	CodeInternal         = "internal"
 )
 
@@ -92,6 +95,23 @@ func fieldProblem(field string, err error) *Problem {
 	case errors.As(err, &throttled):
 		return newProblem(http.StatusTooManyRequests, CodeTooManyAttempts, "",
 			fmt.Sprintf("too many failed attempts for this secret; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter)))
+	case errors.Is(err, challenge.ErrNoStore):
+		return newProblem(http.StatusServiceUnavailable, CodeGuardOff, "",
+			"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit")
+	case errors.Is(err, challenge.ErrInvalidSubject):
+		return invalidParam("subject", "subject must be 1 to %d bytes", challenge.MaxSubjectLen)
+	case errors.Is(err, challenge.ErrInvalidPurpose):
+		return invalidParam("purpose", "purpose must be at most %d bytes", challenge.MaxPurposeLen)
+	case errors.Is(err, challenge.ErrInvalidDigits):
+		return invalidParam("digits", "digits must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)
+	case errors.Is(err, challenge.ErrInvalidTTL):
+		return invalidParam("ttl", "ttl must be from %d to %d seconds", int(challenge.MinTTL/time.Second), int(challenge.MaxTTL/time.Second))
+	case errors.Is(err, recovery.ErrInvalidCount):
+		return invalidParam("count", "count must be from 1 to %d", recovery.MaxCount)
+	case errors.Is(err, recovery.ErrNoHashes):
+		return missing("hashes")
+	case errors.Is(err, recovery.ErrTooManyHashes):
+		return invalidParam("hashes", "at most %d hashes", recovery.MaxCount)
 	case errors.Is(err, guard.ErrUnavailable):
 		return newProblem(http.StatusServiceUnavailable, CodeStoreUnavailable, "",
 			"the guard store cannot be reached, so no code can be accepted now; retry shortly")

@@ -12,7 +12,9 @@ import (
 	"github.com/gin-gonic/gin"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
+	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
+	"github.com/acme/totp/recovery"
 
 	// The generated spec registers itself with swag for /swagger/doc.json.
 	_ "github.com/acme/totp/docs"
@@ -30,6 +32,10 @@ type Server struct {
 	Log *slog.Logger
 	// Verifier checks codes; its Store is nil when the guard is off.
 	Verifier *guard.Verifier
+	// Challenges issues and checks email and SMS codes.
+	Challenges *challenge.Service
+	// Recovery checks recovery codes.
+	Recovery *recovery.Service
 	// APIKeys, when not empty, are the keys every API route requires.
 	APIKeys []string
 }
@@ -64,6 +70,10 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/generate/token", s.generateToken)
 	api.POST("/verify/token", s.verifyToken)
 	api.POST("/generate/qr", s.generateQR)
+	api.POST("/challenge", s.issueChallenge)
+	api.POST("/challenge/verify", s.verifyChallenge)
+	api.POST("/generate/recovery-codes", s.generateRecoveryCodes)
+	api.POST("/verify/recovery-code", s.verifyRecoveryCode)
 
 	legacy := api.Group("/auth")
 	legacy.GET("/generate/secret/:encoding/:length", s.legacyGenerateSecret)
