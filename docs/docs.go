@@ -67,19 +67,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.SecretResponse"
+                            "$ref": "#/definitions/api.SecretResponse"
                         }
                     },
                     "400": {
                         "description": "invalid parameter",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -127,7 +127,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenRequest"
+                            "$ref": "#/definitions/api.TokenRequest"
                         }
                     }
                 ],
@@ -135,25 +135,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenResponse"
+                            "$ref": "#/definitions/api.TokenResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON, secret or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -201,7 +201,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.VerifyRequest"
+                            "$ref": "#/definitions/api.VerifyRequest"
                         }
                     }
                 ],
@@ -209,37 +209,37 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.VerifyResponse"
+                            "$ref": "#/definitions/api.VerifyResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON, secret or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "503": {
                         "description": "guard store unreachable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -273,7 +273,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.ChallengeRequest"
+                            "$ref": "#/definitions/api.ChallengeRequest"
                         }
                     }
                 ],
@@ -281,25 +281,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ChallengeResponse"
+                            "$ref": "#/definitions/api.ChallengeResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -333,7 +333,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.ChallengeVerifyRequest"
+                            "$ref": "#/definitions/api.ChallengeVerifyRequest"
                         }
                     }
                 ],
@@ -341,31 +341,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ChallengeVerifyResponse"
+                            "$ref": "#/definitions/api.ChallengeVerifyResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON or missing field",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "503": {
                         "description": "guard store unreachable, or the guard is off",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -400,7 +400,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.QRRequest"
+                            "$ref": "#/definitions/api.QRRequest"
                         }
                     },
                     {
@@ -426,19 +426,19 @@ const docTemplate = `{
                     "400": {
                         "description": "invalid JSON, secret or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -471,7 +471,7 @@ const docTemplate = `{
                         "name": "request",
                         "in": "body",
                         "schema": {
-                            "$ref": "#/definitions/handlers.RecoveryCodesRequest"
+                            "$ref": "#/definitions/api.RecoveryCodesRequest"
                         }
                     }
                 ],
@@ -479,19 +479,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.RecoveryCodesResponse"
+                            "$ref": "#/definitions/api.RecoveryCodesResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON or count",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -592,19 +592,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.SecretResponse"
+                            "$ref": "#/definitions/api.SecretResponse"
                         }
                     },
                     "400": {
                         "description": "invalid parameter",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -638,7 +638,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenRequest"
+                            "$ref": "#/definitions/api.TokenRequest"
                         }
                     },
                     {
@@ -658,25 +658,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenResponse"
+                            "$ref": "#/definitions/api.TokenResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON, secret or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -695,7 +695,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.HealthResponse"
+                            "$ref": "#/definitions/api.HealthResponse"
                         }
                     }
                 }
@@ -714,13 +714,13 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ReadyResponse"
+                            "$ref": "#/definitions/api.ReadyResponse"
                         }
                     },
                     "503": {
                         "description": "guard store unreachable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -754,7 +754,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.RecoveryVerifyRequest"
+                            "$ref": "#/definitions/api.RecoveryVerifyRequest"
                         }
                     }
                 ],
@@ -762,31 +762,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.RecoveryVerifyResponse"
+                            "$ref": "#/definitions/api.RecoveryVerifyResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON, or a malformed hash (field names its index)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "429": {
                         "description": "too many failed attempts for this set; see Retry-After",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "503": {
                         "description": "guard store unreachable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -820,7 +820,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.VerifyRequest"
+                            "$ref": "#/definitions/api.VerifyRequest"
                         }
                     },
                     {
@@ -840,37 +840,37 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.VerifyResponse"
+                            "$ref": "#/definitions/api.VerifyResponse"
                         }
                     },
                     "400": {
                         "description": "invalid JSON, secret or option",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "413": {
                         "description": "body over 64 KiB",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     },
                     "503": {
                         "description": "guard store unreachable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.Problem"
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }
@@ -878,7 +878,7 @@ const docTemplate = `{
         }
     },
     "definitions": {
-        "handlers.ChallengeRequest": {
+        "api.ChallengeRequest": {
             "type": "object",
             "properties": {
                 "digits": {
@@ -906,7 +906,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ChallengeResponse": {
+        "api.ChallengeResponse": {
             "type": "object",
             "properties": {
                 "challenge": {
@@ -929,7 +929,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ChallengeVerifyRequest": {
+        "api.ChallengeVerifyRequest": {
             "type": "object",
             "properties": {
                 "challenge": {
@@ -951,7 +951,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ChallengeVerifyResponse": {
+        "api.ChallengeVerifyResponse": {
             "type": "object",
             "properties": {
                 "purpose": {
@@ -982,7 +982,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.HealthResponse": {
+        "api.HealthResponse": {
             "type": "object",
             "properties": {
                 "status": {
@@ -991,7 +991,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.Problem": {
+        "api.Problem": {
             "type": "object",
             "properties": {
                 "code": {
@@ -1020,7 +1020,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.QRRequest": {
+        "api.QRRequest": {
             "type": "object",
             "properties": {
                 "account": {
@@ -1079,7 +1079,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ReadyResponse": {
+        "api.ReadyResponse": {
             "type": "object",
             "properties": {
                 "status": {
@@ -1088,7 +1088,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.RecoveryCodesRequest": {
+        "api.RecoveryCodesRequest": {
             "type": "object",
             "properties": {
                 "count": {
@@ -1099,7 +1099,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.RecoveryCodesResponse": {
+        "api.RecoveryCodesResponse": {
             "type": "object",
             "properties": {
                 "codes": {
@@ -1122,7 +1122,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.RecoveryVerifyRequest": {
+        "api.RecoveryVerifyRequest": {
             "type": "object",
             "properties": {
                 "code": {
@@ -1141,7 +1141,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.RecoveryVerifyResponse": {
+        "api.RecoveryVerifyResponse": {
             "type": "object",
             "properties": {
                 "index": {
@@ -1163,7 +1163,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.SecretResponse": {
+        "api.SecretResponse": {
             "type": "object",
             "properties": {
                 "encoding": {
@@ -1191,7 +1191,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.TokenRequest": {
+        "api.TokenRequest": {
             "type": "object",
             "properties": {
                 "algorithm": {
@@ -1235,7 +1235,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.TokenResponse": {
+        "api.TokenResponse": {
             "type": "object",
             "properties": {
                 "period": {
@@ -1258,7 +1258,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.VerifyRequest": {
+        "api.VerifyRequest": {
             "type": "object",
             "properties": {
                 "after_step": {
@@ -1319,7 +1319,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.VerifyResponse": {
+        "api.VerifyResponse": {
             "type": "object",
             "properties": {
                 "drift": {

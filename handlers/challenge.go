@@ -8,78 +8,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/recovery"
 )
-
-// ChallengeRequest asks for a code to send by email or SMS.
-type ChallengeRequest struct {
-	// Subject is whom the code goes to: an email address, a phone number.
-	Subject string `json:"subject" example:"user@example.com"`
-	// Purpose binds the code to one use, e.g. login or signup.
-	Purpose string `json:"purpose,omitempty" example:"login"`
-	Digits  *int   `json:"digits,omitempty" minimum:"4" maximum:"10" example:"6"`
-	// TTL is the seconds the code stays valid.
-	TTL *int `json:"ttl,omitempty" minimum:"30" maximum:"900" example:"600"`
-}
-
-// ChallengeResponse is a new code and its sealed challenge.
-type ChallengeResponse struct {
-	// Challenge is opaque: hand it to the client, which sends it back with
-	// the code the user typed.
-	Challenge string `json:"challenge" example:"AXq3..."`
-	// Code is for the subject only: deliver it by your mailer or SMS gateway.
-	Code      string `json:"code" example:"482913"`
-	ExpiresIn int    `json:"expires_in" example:"600"`
-	ExpiresAt string `json:"expires_at" example:"2026-11-22T18:40:00Z"`
-}
-
-// ChallengeVerifyRequest checks the code a user typed.
-type ChallengeVerifyRequest struct {
-	Challenge string `json:"challenge" example:"AXq3..."`
-	// Code is a string, or a number left-padded with zeros.
-	Code    Token  `json:"code" swaggertype:"string" example:"482913"`
-	Subject string `json:"subject" example:"user@example.com"`
-	Purpose string `json:"purpose,omitempty" example:"login"`
-}
-
-// ChallengeVerifyResponse says whether the code is right.
-type ChallengeVerifyResponse struct {
-	Valid bool `json:"valid" example:"true"`
-	// Reason says why not: mismatch, expired, replayed, invalid_challenge,
-	// wrong_subject (subject or purpose differ), too_many_attempts (the
-	// challenge is dead).
-	Reason  string `json:"reason,omitempty" enums:"mismatch,malformed,expired,replayed,invalid_challenge,wrong_subject,too_many_attempts" example:""`
-	Subject string `json:"subject,omitempty" example:"user@example.com"`
-	Purpose string `json:"purpose,omitempty" example:"login"`
-}
-
-// RecoveryCodesRequest asks for new recovery codes.
-type RecoveryCodesRequest struct {
-	Count *int `json:"count,omitempty" minimum:"1" maximum:"20" example:"10"`
-}
-
-// RecoveryCodesResponse holds codes to show the user once, and the hashes
-// to store instead of them, in the same order.
-type RecoveryCodesResponse struct {
-	Codes  []string `json:"codes" example:"7KQ2-M4XD-9HRT-PBWC"`
-	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
-}
-
-// RecoveryVerifyRequest checks a typed recovery code against the stored hashes.
-type RecoveryVerifyRequest struct {
-	// Code as typed: case, spaces and hyphens do not matter.
-	Code   string   `json:"code" example:"7kq2 m4xd 9hrt pbwc"`
-	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
-}
-
-// RecoveryVerifyResponse says whether the code is one of the hashes, and
-// which: delete that hash.
-type RecoveryVerifyResponse struct {
-	Valid  bool   `json:"valid" example:"true"`
-	Index  *int   `json:"index,omitempty" example:"3"`
-	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:""`
-}
 
 // issueChallenge answers POST /challenge.
 //
@@ -88,16 +20,16 @@ type RecoveryVerifyResponse struct {
 //	@Tags			challenges
 //	@Accept			json
 //	@Produce		json
-//	@Param			request	body		ChallengeRequest	true	"subject, purpose, digits and ttl"
-//	@Success		200		{object}	ChallengeResponse
-//	@Failure		400		{object}	Problem	"invalid JSON or option"
-//	@Failure		401		{object}	Problem	"API key missing or wrong (when keys are configured)"
-//	@Failure		413		{object}	Problem	"body over 64 KiB"
+//	@Param			request	body		api.ChallengeRequest	true	"subject, purpose, digits and ttl"
+//	@Success		200		{object}	api.ChallengeResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON or option"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		413		{object}	api.Problem	"body over 64 KiB"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/challenge [post]
 func (s *Server) issueChallenge(c *gin.Context) {
-	var req ChallengeRequest
+	var req api.ChallengeRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
@@ -123,7 +55,7 @@ func (s *Server) issueChallenge(c *gin.Context) {
 		s.fail(c, "", err)
 		return
 	}
-	c.PureJSON(http.StatusOK, ChallengeResponse{
+	c.PureJSON(http.StatusOK, api.ChallengeResponse{
 		Challenge: iss.Challenge,
 		Code:      iss.Code,
 		ExpiresIn: int(r.TTL / time.Second),
@@ -138,17 +70,17 @@ func (s *Server) issueChallenge(c *gin.Context) {
 //	@Tags			challenges
 //	@Accept			json
 //	@Produce		json
-//	@Param			request	body		ChallengeVerifyRequest	true	"challenge, code, subject and purpose"
-//	@Success		200		{object}	ChallengeVerifyResponse
-//	@Failure		400		{object}	Problem	"invalid JSON or missing field"
-//	@Failure		401		{object}	Problem	"API key missing or wrong (when keys are configured)"
-//	@Failure		413		{object}	Problem	"body over 64 KiB"
-//	@Failure		503		{object}	Problem	"guard store unreachable, or the guard is off"
+//	@Param			request	body		api.ChallengeVerifyRequest	true	"challenge, code, subject and purpose"
+//	@Success		200		{object}	api.ChallengeVerifyResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON or missing field"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		413		{object}	api.Problem	"body over 64 KiB"
+//	@Failure		503		{object}	api.Problem	"guard store unreachable, or the guard is off"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/challenge/verify [post]
 func (s *Server) verifyChallenge(c *gin.Context) {
-	var req ChallengeVerifyRequest
+	var req api.ChallengeVerifyRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
@@ -166,8 +98,8 @@ func (s *Server) verifyChallenge(c *gin.Context) {
 	}
 	reason, err := s.Challenges.Verify(c.Request.Context(), challenge.Check{
 		Challenge: req.Challenge,
-		Code:      req.Code.text,
-		Numeric:   req.Code.number,
+		Code:      req.Code.String(),
+		Numeric:   req.Code.IsNumber(),
 		Subject:   req.Subject,
 		Purpose:   req.Purpose,
 	})
@@ -175,7 +107,7 @@ func (s *Server) verifyChallenge(c *gin.Context) {
 		s.fail(c, "", err)
 		return
 	}
-	resp := ChallengeVerifyResponse{Valid: reason == "", Reason: string(reason)}
+	resp := api.ChallengeVerifyResponse{Valid: reason == "", Reason: string(reason)}
 	if resp.Valid {
 		resp.Subject, resp.Purpose = req.Subject, req.Purpose
 	}
@@ -189,15 +121,15 @@ func (s *Server) verifyChallenge(c *gin.Context) {
 //	@Tags			recovery codes
 //	@Accept			json
 //	@Produce		json
-//	@Param			request	body		RecoveryCodesRequest	false	"count"
-//	@Success		200		{object}	RecoveryCodesResponse
-//	@Failure		400		{object}	Problem	"invalid JSON or count"
-//	@Failure		401		{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Param			request	body		api.RecoveryCodesRequest	false	"count"
+//	@Success		200		{object}	api.RecoveryCodesResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON or count"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/recovery-codes [post]
 func (s *Server) generateRecoveryCodes(c *gin.Context) {
-	var req RecoveryCodesRequest
+	var req api.RecoveryCodesRequest
 	if c.Request.ContentLength != 0 {
 		if prob := decodeJSON(c, &req); prob != nil {
 			abort(c, prob)
@@ -213,7 +145,7 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) {
 		s.fail(c, "count", err)
 		return
 	}
-	c.PureJSON(http.StatusOK, RecoveryCodesResponse{Codes: codes, Hashes: hashes})
+	c.PureJSON(http.StatusOK, api.RecoveryCodesResponse{Codes: codes, Hashes: hashes})
 }
 
 // verifyRecoveryCode answers POST /verify/recovery-code.
@@ -223,17 +155,17 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) {
 //	@Tags			recovery codes
 //	@Accept			json
 //	@Produce		json
-//	@Param			request	body		RecoveryVerifyRequest	true	"code and hashes"
-//	@Success		200		{object}	RecoveryVerifyResponse
-//	@Failure		400		{object}	Problem	"invalid JSON, or a malformed hash (field names its index)"
-//	@Failure		401		{object}	Problem	"API key missing or wrong (when keys are configured)"
-//	@Failure		429		{object}	Problem	"too many failed attempts for this set; see Retry-After"
-//	@Failure		503		{object}	Problem	"guard store unreachable"
+//	@Param			request	body		api.RecoveryVerifyRequest	true	"code and hashes"
+//	@Success		200		{object}	api.RecoveryVerifyResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON, or a malformed hash (field names its index)"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429		{object}	api.Problem	"too many failed attempts for this set; see Retry-After"
+//	@Failure		503		{object}	api.Problem	"guard store unreachable"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/verify/recovery-code [post]
 func (s *Server) verifyRecoveryCode(c *gin.Context) {
-	var req RecoveryVerifyRequest
+	var req api.RecoveryVerifyRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
@@ -253,7 +185,7 @@ func (s *Server) verifyRecoveryCode(c *gin.Context) {
 		s.fail(c, "hashes", err)
 		return
 	}
-	resp := RecoveryVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}
+	resp := api.RecoveryVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}
 	if res.Valid {
 		resp.Index = &res.Index
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/handlers"
 )
 
@@ -18,35 +19,35 @@ func TestChallengeFlow(t *testing.T) {
 	w := a.do(t, http.MethodPost, "/challenge", `{"subject":"user@example.com","purpose":"login","digits":8,"ttl":300}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-	iss := decode[handlers.ChallengeResponse](t, w)
+	iss := decode[api.ChallengeResponse](t, w)
 	assert.Len(t, iss.Code, 8)
 	assert.Equal(t, 300, iss.ExpiresIn)
 	assert.Equal(t, "2023-11-14T22:18:20Z", iss.ExpiresAt)
 
-	verify := func(code any, subject string) handlers.ChallengeVerifyResponse {
+	verify := func(code any, subject string) api.ChallengeVerifyResponse {
 		w := a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{
 			"challenge": iss.Challenge, "code": code, "subject": subject, "purpose": "login",
 		}))
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-		return decode[handlers.ChallengeVerifyResponse](t, w)
+		return decode[api.ChallengeVerifyResponse](t, w)
 	}
-	assert.Equal(t, handlers.ChallengeVerifyResponse{Reason: "wrong_subject"}, verify(iss.Code, "eve@example.com"))
-	assert.Equal(t, handlers.ChallengeVerifyResponse{Reason: "mismatch"}, verify("00000000", "user@example.com"))
+	assert.Equal(t, api.ChallengeVerifyResponse{Reason: "wrong_subject"}, verify(iss.Code, "eve@example.com"))
+	assert.Equal(t, api.ChallengeVerifyResponse{Reason: "mismatch"}, verify("00000000", "user@example.com"))
 	n, err := strconv.Atoi(iss.Code)
 	require.NoError(t, err)
-	assert.Equal(t, handlers.ChallengeVerifyResponse{Valid: true, Subject: "user@example.com", Purpose: "login"},
+	assert.Equal(t, api.ChallengeVerifyResponse{Valid: true, Subject: "user@example.com", Purpose: "login"},
 		verify(n, "user@example.com"), "a number, padded to the challenge's digits")
-	assert.Equal(t, handlers.ChallengeVerifyResponse{Reason: "replayed"}, verify(iss.Code, "user@example.com"))
+	assert.Equal(t, api.ChallengeVerifyResponse{Reason: "replayed"}, verify(iss.Code, "user@example.com"))
 
 	// Expiry, on the injected clock.
 	w = a.do(t, http.MethodPost, "/challenge", `{"subject":"user@example.com","ttl":30}`)
-	late := decode[handlers.ChallengeResponse](t, w)
+	late := decode[api.ChallengeResponse](t, w)
 	a.advance(30 * time.Second)
 	w = a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": late.Challenge, "code": late.Code, "subject": "user@example.com"}))
-	assert.Equal(t, "expired", decode[handlers.ChallengeVerifyResponse](t, w).Reason)
+	assert.Equal(t, "expired", decode[api.ChallengeVerifyResponse](t, w).Reason)
 
 	w = a.do(t, http.MethodPost, "/challenge/verify", `{"challenge":"bm90IGEgY2hhbGxlbmdl","code":"123456","subject":"user@example.com"}`)
-	assert.Equal(t, "invalid_challenge", decode[handlers.ChallengeVerifyResponse](t, w).Reason)
+	assert.Equal(t, "invalid_challenge", decode[api.ChallengeVerifyResponse](t, w).Reason)
 
 	assert.NotContains(t, a.logs.String(), iss.Code)
 	assert.NotContains(t, a.logs.String(), iss.Challenge[:20])
@@ -54,11 +55,11 @@ func TestChallengeFlow(t *testing.T) {
 
 func TestChallengeAttemptLimitOverHTTP(t *testing.T) {
 	a := newAPI(t, time.Unix(1_700_000_000, 0))
-	iss := decode[handlers.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"+15550100"}`))
+	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"+15550100"}`))
 	verify := func(code string) string {
 		w := a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": iss.Challenge, "code": code, "subject": "+15550100"}))
 		require.Equal(t, http.StatusOK, w.Code)
-		return decode[handlers.ChallengeVerifyResponse](t, w).Reason
+		return decode[api.ChallengeVerifyResponse](t, w).Reason
 	}
 	for range 5 {
 		assert.Equal(t, "mismatch", verify("000000"))
@@ -71,10 +72,10 @@ func TestChallengesNeedTheGuard(t *testing.T) {
 	// Rebuilt without a store, as main wires it with GUARD=off.
 	a.server.Challenges = mustChallenges(t, a, nil)
 	a.handler = a.server.Handler()
-	iss := decode[handlers.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"a"}`))
+	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"a"}`))
 	w := a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": iss.Challenge, "code": iss.Code, "subject": "a"}))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
-	assert.Equal(t, "guard_off", decode[handlers.Problem](t, w).Code)
+	assert.Equal(t, "guard_off", decode[api.Problem](t, w).Code)
 }
 
 func TestRecoveryCodesFlow(t *testing.T) {
@@ -82,13 +83,13 @@ func TestRecoveryCodesFlow(t *testing.T) {
 	w := a.do(t, http.MethodPost, "/generate/recovery-codes", `{"count":4}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-	got := decode[handlers.RecoveryCodesResponse](t, w)
+	got := decode[api.RecoveryCodesResponse](t, w)
 	require.Len(t, got.Codes, 4)
 	require.Len(t, got.Hashes, 4)
 
 	w = a.do(t, http.MethodPost, "/generate/recovery-codes", "")
 	require.Equal(t, http.StatusOK, w.Code, "no body: the default count")
-	assert.Len(t, decode[handlers.RecoveryCodesResponse](t, w).Codes, 10)
+	assert.Len(t, decode[api.RecoveryCodesResponse](t, w).Codes, 10)
 
 	typed := strings.ToLower(strings.ReplaceAll(got.Codes[2], "-", " "))
 	w = a.do(t, http.MethodPost, "/verify/recovery-code", body(t, map[string]any{"code": typed, "hashes": got.Hashes}))
@@ -97,7 +98,7 @@ func TestRecoveryCodesFlow(t *testing.T) {
 
 	remaining := append(got.Hashes[:2:2], got.Hashes[3:]...)
 	w = a.do(t, http.MethodPost, "/verify/recovery-code", body(t, map[string]any{"code": got.Codes[2], "hashes": remaining}))
-	assert.False(t, decode[handlers.RecoveryVerifyResponse](t, w).Valid, "used and deleted")
+	assert.False(t, decode[api.RecoveryVerifyResponse](t, w).Valid, "used and deleted")
 
 	for range 5 {
 		a.do(t, http.MethodPost, "/verify/recovery-code", body(t, map[string]any{"code": "0000-0000-0000-0000", "hashes": remaining}))
@@ -141,7 +142,7 @@ func TestChallengeAndRecoveryBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := a.do(t, http.MethodPost, tt.url, tt.body)
 			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
-			p := decode[handlers.Problem](t, w)
+			p := decode[api.Problem](t, w)
 			assert.Equal(t, tt.wantCode, p.Code)
 			assert.Equal(t, tt.wantField, p.Field)
 		})

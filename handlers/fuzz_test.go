@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/api"
 )
 
 // checkAnswer fails unless w is a 200 or a well-formed 400, 413 or 429
@@ -24,7 +24,7 @@ func checkAnswer(t *testing.T, code int, contentType string, body []byte) {
 	if contentType != "application/problem+json" {
 		t.Fatalf("content type %q", contentType)
 	}
-	var p handlers.Problem
+	var p api.Problem
 	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" || p.Status != code {
 		t.Fatalf("not a problem (%v): %s", err, body)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/redistest"
@@ -52,14 +53,14 @@ func TestReplayIgnoresHowTheCodeIsWritten(t *testing.T) {
 	for _, tt := range tests {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": tt.token}))
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-		got := decode[handlers.VerifyResponse](t, w)
+		got := decode[api.VerifyResponse](t, w)
 		assert.Equal(t, tt.wantValid, got.Valid, tt.name)
 		assert.Equal(t, tt.wantReason, got.Reason, tt.name)
 	}
 
 	// The same secret in another encoding is the same secret.
 	w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": "12345678901234567890", "encoding": "ascii", "token": code}))
-	assert.Equal(t, "replayed", decode[handlers.VerifyResponse](t, w).Reason)
+	assert.Equal(t, "replayed", decode[api.VerifyResponse](t, w).Reason)
 }
 
 // TestConcurrentReplay: fifty verifications of one valid code at once, one
@@ -86,7 +87,7 @@ func TestConcurrentReplay(t *testing.T) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			s1, s2 := st.store(t)
-			apis := []*api{
+			apis := []*testAPI{
 				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s1 }),
 				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s2 }),
 			}
@@ -98,7 +99,7 @@ func TestConcurrentReplay(t *testing.T) {
 					if !assert.Equal(t, http.StatusOK, w.Code, w.Body.String()) {
 						return
 					}
-					got := decode[handlers.VerifyResponse](t, w)
+					got := decode[api.VerifyResponse](t, w)
 					if got.Valid {
 						valid.Add(1)
 					} else if got.Reason == "replayed" {
@@ -121,12 +122,12 @@ func TestThrottleOverHTTP(t *testing.T) {
 	}
 	for range 5 {
 		w := verify("12 34")
-		assert.Equal(t, "malformed", decode[handlers.VerifyResponse](t, w).Reason, "malformed codes are not counted")
+		assert.Equal(t, "malformed", decode[api.VerifyResponse](t, w).Reason, "malformed codes are not counted")
 	}
 	for i := range 5 {
 		w := verify("000000")
 		require.Equal(t, http.StatusOK, w.Code, "failure %d", i+1)
-		assert.Equal(t, "mismatch", decode[handlers.VerifyResponse](t, w).Reason)
+		assert.Equal(t, "mismatch", decode[api.VerifyResponse](t, w).Reason)
 	}
 	a.advance(90 * time.Second)
 
@@ -135,7 +136,7 @@ func TestThrottleOverHTTP(t *testing.T) {
 		require.Equal(t, http.StatusTooManyRequests, w.Code, w.Body.String())
 		assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
 		assert.Equal(t, "210", w.Header().Get("Retry-After"))
-		p := decode[handlers.Problem](t, w)
+		p := decode[api.Problem](t, w)
 		assert.Equal(t, "too_many_attempts", p.Code)
 		assert.NotContains(t, p.Detail, token)
 	}
@@ -147,7 +148,7 @@ func TestThrottleOverHTTP(t *testing.T) {
 	a.advance(210 * time.Second)
 	w = verify(currentCode(t, a.Now()))
 	require.Equal(t, http.StatusOK, w.Code)
-	assert.True(t, decode[handlers.VerifyResponse](t, w).Valid, "the lock ends with the window")
+	assert.True(t, decode[api.VerifyResponse](t, w).Valid, "the lock ends with the window")
 }
 
 func TestAfterStepOverHTTP(t *testing.T) {
@@ -162,12 +163,12 @@ func TestAfterStepOverHTTP(t *testing.T) {
 			})
 			w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now), "after_step": step}))
 			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-			got := decode[handlers.VerifyResponse](t, w)
+			got := decode[api.VerifyResponse](t, w)
 			assert.False(t, got.Valid)
 			assert.Equal(t, "stale", got.Reason)
 
 			w = a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now), "after_step": step - 1}))
-			got = decode[handlers.VerifyResponse](t, w)
+			got = decode[api.VerifyResponse](t, w)
 			assert.True(t, got.Valid)
 			require.NotNil(t, got.Step)
 			assert.Equal(t, step, *got.Step, "the step to store for the next after_step")
@@ -180,7 +181,7 @@ func TestGuardOffAcceptsReuse(t *testing.T) {
 	a := newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = nil })
 	for range 2 {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now)}))
-		assert.True(t, decode[handlers.VerifyResponse](t, w).Valid)
+		assert.True(t, decode[api.VerifyResponse](t, w).Valid)
 	}
 }
 
@@ -201,11 +202,11 @@ func TestStoreUnavailable(t *testing.T) {
 	for _, token := range []string{currentCode(t, now), "000000"} {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
 		require.Equal(t, http.StatusServiceUnavailable, w.Code)
-		assert.Equal(t, "store_unavailable", decode[handlers.Problem](t, w).Code)
+		assert.Equal(t, "store_unavailable", decode[api.Problem](t, w).Code)
 	}
 	w := a.do(t, http.MethodGet, "/readyz", "")
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
-	assert.Equal(t, "store_unavailable", decode[handlers.Problem](t, w).Code)
+	assert.Equal(t, "store_unavailable", decode[api.Problem](t, w).Code)
 	w = a.do(t, http.MethodGet, "/healthz", "")
 	assert.Equal(t, http.StatusOK, w.Code, "liveness does not depend on the store")
 
@@ -247,7 +248,7 @@ func TestAPIKeys(t *testing.T) {
 			a.handler.ServeHTTP(w, req)
 			require.Equal(t, tt.want, w.Code, w.Body.String())
 			if tt.want == 401 {
-				assert.Equal(t, "unauthorized", decode[handlers.Problem](t, w).Code)
+				assert.Equal(t, "unauthorized", decode[api.Problem](t, w).Code)
 				assert.NotEmpty(t, w.Header().Get("WWW-Authenticate"))
 			}
 		})

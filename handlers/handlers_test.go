@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
@@ -33,9 +34,9 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-// api is a Server as main wires it by default (guard on, in memory), on a
+// testAPI is a Server as main wires it by default (guard on, in memory), on a
 // settable clock, whose log lines are kept for inspection.
-type api struct {
+type testAPI struct {
 	handler http.Handler
 	server  *handlers.Server
 	mu      sync.Mutex
@@ -43,22 +44,22 @@ type api struct {
 	logs    *bytes.Buffer
 }
 
-func (a *api) Now() time.Time {
+func (a *testAPI) Now() time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.now
 }
 
-func (a *api) advance(d time.Duration) {
+func (a *testAPI) advance(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.now = a.now.Add(d)
 }
 
 // newAPI returns the API at now; change lets a test set keys or a store.
-func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *api {
+func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *testAPI {
 	t.Helper()
-	a := &api{now: now, logs: new(bytes.Buffer)}
+	a := &testAPI{now: now, logs: new(bytes.Buffer)}
 	a.server = &handlers.Server{
 		Now:    a.Now,
 		Random: rand.Reader,
@@ -79,14 +80,14 @@ func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *api 
 	return a
 }
 
-func mustChallenges(t testing.TB, a *api, store guard.Store) *challenge.Service {
+func mustChallenges(t testing.TB, a *testAPI, store guard.Store) *challenge.Service {
 	t.Helper()
 	s, err := challenge.New([][]byte{bytes.Repeat([]byte{7}, challenge.KeyLen)}, store, a.Now, rand.Reader)
 	require.NoError(t, err)
 	return s
 }
 
-func (a *api) do(t testing.TB, method, url, body string) *httptest.ResponseRecorder {
+func (a *testAPI) do(t testing.TB, method, url, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -144,7 +145,7 @@ func TestRFC6238OverHTTP(t *testing.T) {
 
 				w := a.do(t, http.MethodPost, "/generate/token", body(t, req))
 				require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-				got := decode[handlers.TokenResponse](t, w)
+				got := decode[api.TokenResponse](t, w)
 				assert.Equal(t, want, got.Token)
 				assert.Equal(t, uint64(v.unix/30), got.Step)
 				assert.Equal(t, 30-int(v.unix%30), got.Remaining)
@@ -189,7 +190,7 @@ func TestEveryEncodingGivesTheSameCode(t *testing.T) {
 			}
 			w := a.do(t, http.MethodPost, tt.url, body(t, req))
 			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-			assert.Equal(t, "07081804", decode[handlers.TokenResponse](t, w).Token)
+			assert.Equal(t, "07081804", decode[api.TokenResponse](t, w).Token)
 		})
 	}
 }
@@ -265,7 +266,7 @@ func TestVerifyAtSmallTimesNeverGoesBelowStepZero(t *testing.T) {
 				"secret": "12345678901234567890", "encoding": "ascii", "token": tt.token, "skew": 10,
 			}))
 			require.Equal(t, http.StatusOK, w.Code)
-			got := decode[handlers.VerifyResponse](t, w)
+			got := decode[api.VerifyResponse](t, w)
 			assert.Equal(t, tt.valid, got.Valid)
 			assert.Equal(t, 20, got.Remaining)
 		})
@@ -291,7 +292,7 @@ func TestGenerateSecret(t *testing.T) {
 			w := a.do(t, http.MethodGet, tt.url, "")
 			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
-			got := decode[handlers.SecretResponse](t, w)
+			got := decode[api.SecretResponse](t, w)
 			assert.Equal(t, tt.encoding, got.Encoding)
 			assert.Equal(t, tt.length, got.Length)
 			raw, err := tt.decode(got.Secret)
@@ -307,8 +308,8 @@ func TestGenerateSecret(t *testing.T) {
 	}
 
 	t.Run("two secrets differ", func(t *testing.T) {
-		first := decode[handlers.SecretResponse](t, a.do(t, http.MethodGet, "/generate/secret", ""))
-		second := decode[handlers.SecretResponse](t, a.do(t, http.MethodGet, "/generate/secret", ""))
+		first := decode[api.SecretResponse](t, a.do(t, http.MethodGet, "/generate/secret", ""))
+		second := decode[api.SecretResponse](t, a.do(t, http.MethodGet, "/generate/secret", ""))
 		assert.NotEqual(t, first.Secret, second.Secret)
 	})
 }
@@ -317,7 +318,7 @@ func TestGenerateSecretWithURIAndQR(t *testing.T) {
 	a := newAPI(t, time.Unix(1_700_000_000, 0))
 	w := a.do(t, http.MethodGet, "/generate/secret?encoding=hex&account=alice%40example.com&issuer=Acme%20Co&algorithm=sha256&digits=8&period=60&qr=200", "")
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	got := decode[handlers.SecretResponse](t, w)
+	got := decode[api.SecretResponse](t, w)
 
 	assert.True(t, strings.HasPrefix(got.URI, "otpauth://totp/Acme%20Co:alice%40example.com?"), got.URI)
 	assert.NotContains(t, got.URI, "+")
@@ -445,7 +446,7 @@ func TestBadInput(t *testing.T) {
 			w := a.do(t, tt.method, tt.url, tt.body)
 			require.Equal(t, tt.status, w.Code, w.Body.String())
 			assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
-			got := decode[handlers.Problem](t, w)
+			got := decode[api.Problem](t, w)
 			assert.Equal(t, tt.wantCode, got.Code)
 			assert.Equal(t, tt.wantField, got.Field)
 			assert.Equal(t, tt.status, got.Status)
@@ -532,7 +533,7 @@ func TestHealthAndSwagger(t *testing.T) {
 			Deprecated bool `json:"deprecated"`
 		} `json:"paths"`
 	}](t, w)
-	for _, path := range []string{"/generate/secret", "/generate/token", "/verify/token", "/generate/qr", "/healthz"} {
+	for _, path := range []string{"/generate/secret", "/generate/token", "/verify/token", "/generate/qr", "/healthz", "/readyz", "/challenge", "/challenge/verify", "/generate/recovery-codes", "/verify/recovery-code"} {
 		assert.Contains(t, spec.Paths, path)
 	}
 	assert.True(t, spec.Paths["/auth/verify/token/{encoding}"]["post"].Deprecated)
@@ -543,12 +544,12 @@ func TestHealthAndSwagger(t *testing.T) {
 func TestSecretsNeverLogged(t *testing.T) {
 	const secret = "KRSXG5DTMVRXEZLUKRSXG5DTMVRXEZLU"
 	a := newAPI(t, time.Unix(1_700_000_000, 0))
-	code := decode[handlers.TokenResponse](t, a.do(t, http.MethodPost, "/generate/token", `{"secret":"`+secret+`"}`)).Token
+	code := decode[api.TokenResponse](t, a.do(t, http.MethodPost, "/generate/token", `{"secret":"`+secret+`"}`)).Token
 	a.do(t, http.MethodPost, "/verify/token", `{"secret":"`+secret+`","token":"`+code+`"}`)
 	a.do(t, http.MethodPost, "/verify/token", `{"secret":"`+secret+`","token":"`+code+`","bogus":1}`)
 	a.do(t, http.MethodPost, "/generate/qr", `{"secret":"`+secret+`","account":"carol"}`)
 	w := a.do(t, http.MethodGet, "/generate/secret?account=carol", "")
-	generated := decode[handlers.SecretResponse](t, w).Secret
+	generated := decode[api.SecretResponse](t, w).Secret
 
 	logs := a.logs.String()
 	require.NotEmpty(t, logs)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/acme/totp/api"
 	"github.com/gin-gonic/gin"
 )
 
@@ -112,7 +113,7 @@ func (s *Server) recover(c *gin.Context) {
 				panic(v)
 			}
 			s.Log.ErrorContext(c.Request.Context(), "panic in handler", "route", route(c), "request_id", requestIDOf(c))
-			abort(c, newProblem(http.StatusInternalServerError, CodeInternal, "", "internal error"))
+			abort(c, newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"))
 		}
 	}()
 	c.Next()
@@ -159,7 +160,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		}
 		if given == "" || match != 1 {
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
-			abort(c, newProblem(http.StatusUnauthorized, CodeUnauthorized, "",
+			abort(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
 			return
 		}

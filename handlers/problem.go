@@ -11,48 +11,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
 )
 
-// Problem is an RFC 9457 problem details answer, the one shape of every 4xx
-// and 5xx. Code is stable and meant for programs; Detail is for people and
-// never echoes a secret or a token.
-type Problem struct {
-	Type   string `json:"type" example:"urn:totp:problem:invalid_parameter"`
-	Title  string `json:"title" example:"Bad Request"`
-	Status int    `json:"status" example:"400"`
-	Detail string `json:"detail" example:"digits must be 6, 7 or 8"`
-	Code   string `json:"code" example:"invalid_parameter"`
-	Field  string `json:"field,omitempty" example:"digits"`
-}
-
-// Error makes a Problem usable as an error inside the handlers.
-func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
-
-// Stable problem codes.
-const (
-	CodeInvalidJSON      = "invalid_json"
-	CodeInvalidSecret    = "invalid_secret"
-	CodeInvalidParameter = "invalid_parameter"
-	CodeMissingField     = "missing_field"
-	CodeUnknownField     = "unknown_field"
-	CodeBodyTooLarge     = "body_too_large"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeTooManyAttempts  = "too_many_attempts"
-	CodeStoreUnavailable = "store_unavailable"
-	CodeUnauthorized     = "unauthorized"
-	CodeGuardOff         = "guard_off"
-	CodeInternal         = "internal"
-)
-
 const problemType = "urn:totp:problem:"
 
-func newProblem(status int, code, field, detail string) *Problem {
-	return &Problem{
+func newProblem(status int, code, field, detail string) *api.Problem {
+	return &api.Problem{
 		Type:   problemType + code,
 		Title:  http.StatusText(status),
 		Status: status,
@@ -62,16 +31,16 @@ func newProblem(status int, code, field, detail string) *Problem {
 	}
 }
 
-func badRequest(code, field, detail string) *Problem {
+func badRequest(code, field, detail string) *api.Problem {
 	return newProblem(http.StatusBadRequest, code, field, detail)
 }
 
-func invalidParam(field, format string, args ...any) *Problem {
-	return badRequest(CodeInvalidParameter, field, fmt.Sprintf(format, args...))
+func invalidParam(field, format string, args ...any) *api.Problem {
+	return badRequest(api.CodeInvalidParameter, field, fmt.Sprintf(format, args...))
 }
 
-func missing(field string) *Problem {
-	return badRequest(CodeMissingField, field, field+" is required")
+func missing(field string) *api.Problem {
+	return badRequest(api.CodeMissingField, field, field+" is required")
 }
 
 func join[T ~string](vs []T) string {
@@ -82,21 +51,21 @@ func join[T ~string](vs []T) string {
 	return strings.Join(s, ", ")
 }
 
-// fieldProblem translates a domain error about field into a Problem. Errors
+// fieldProblem translates a domain error about field into a api.Problem. Errors
 // it does not know become a 500 whose detail says nothing of the input.
-func fieldProblem(field string, err error) *Problem {
+func fieldProblem(field string, err error) *api.Problem {
 	var (
-		p         *Problem
+		p         *api.Problem
 		throttled *guard.ThrottledError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &throttled):
-		return newProblem(http.StatusTooManyRequests, CodeTooManyAttempts, "",
+		return newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
 			fmt.Sprintf("too many failed attempts for this secret; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter)))
 	case errors.Is(err, challenge.ErrNoStore):
-		return newProblem(http.StatusServiceUnavailable, CodeGuardOff, "",
+		return newProblem(http.StatusServiceUnavailable, api.CodeGuardOff, "",
 			"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit")
 	case errors.Is(err, challenge.ErrInvalidSubject):
 		return invalidParam("subject", "subject must be 1 to %d bytes", challenge.MaxSubjectLen)
@@ -113,7 +82,7 @@ func fieldProblem(field string, err error) *Problem {
 	case errors.Is(err, recovery.ErrTooManyHashes):
 		return invalidParam("hashes", "at most %d hashes", recovery.MaxCount)
 	case errors.Is(err, guard.ErrUnavailable):
-		return newProblem(http.StatusServiceUnavailable, CodeStoreUnavailable, "",
+		return newProblem(http.StatusServiceUnavailable, api.CodeStoreUnavailable, "",
 			"the guard store cannot be reached, so no code can be accepted now; retry shortly")
 	case errors.Is(err, otp.ErrUnknownEncoding):
 		return invalidParam(field, "%s must be one of %s", field, join(otp.Encodings))
@@ -136,13 +105,13 @@ func fieldProblem(field string, err error) *Problem {
 	case errors.Is(err, otp.ErrEmptyAccount):
 		return missing(field)
 	case errors.Is(err, otp.ErrInvalidSecret):
-		return badRequest(CodeInvalidSecret, field, field+" does not decode in its encoding")
+		return badRequest(api.CodeInvalidSecret, field, field+" does not decode in its encoding")
 	case errors.Is(err, otp.ErrSecretTooShort):
-		return badRequest(CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at least %d bytes", field, otp.MinKeyLen))
+		return badRequest(api.CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at least %d bytes", field, otp.MinKeyLen))
 	case errors.Is(err, otp.ErrSecretTooLong):
-		return badRequest(CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at most %d bytes", field, otp.MaxKeyLen))
+		return badRequest(api.CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at most %d bytes", field, otp.MaxKeyLen))
 	}
-	return newProblem(http.StatusInternalServerError, CodeInternal, "", "internal error")
+	return newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error")
 }
 
 // retryAfterSeconds rounds up, so a client never retries a moment early.
@@ -151,7 +120,7 @@ func retryAfterSeconds(d time.Duration) int {
 }
 
 // abort answers c with p and stops the handler chain.
-func abort(c *gin.Context, p *Problem) {
+func abort(c *gin.Context, p *api.Problem) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		body = []byte(`{"status":500,"code":"internal"}`)
@@ -160,7 +129,7 @@ func abort(c *gin.Context, p *Problem) {
 	c.Abort()
 }
 
-// fail answers c with the Problem err stands for, logging what is unexpected.
+// fail answers c with the api.Problem err stands for, logging what is unexpected.
 func (s *Server) fail(c *gin.Context, field string, err error) {
 	p := fieldProblem(field, err)
 	var throttled *guard.ThrottledError

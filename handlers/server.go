@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/recovery"
@@ -49,10 +50,10 @@ func (s *Server) Handler() http.Handler {
 	r.ContextWithFallback = true
 	r.Use(requestID(newRequestIDs()), s.accessLog, s.recover, securityHeaders)
 	r.NoRoute(func(c *gin.Context) {
-		abort(c, newProblem(http.StatusNotFound, CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
+		abort(c, newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		abort(c, newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "",
+		abort(c, newProblem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "",
 			"method "+c.Request.Method+" is not allowed here; see the Allow header"))
 	})
 
@@ -87,10 +88,10 @@ func (s *Server) Handler() http.Handler {
 //	@Summary	Liveness check
 //	@Tags		operations
 //	@Produce	json
-//	@Success	200	{object}	HealthResponse
+//	@Success	200	{object}	api.HealthResponse
 //	@Router		/healthz [get]
 func (s *Server) health(c *gin.Context) {
-	c.JSON(http.StatusOK, HealthResponse{Status: "ok"})
+	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok"})
 }
 
 // ready answers GET /readyz: whether the guard store can be reached, so a
@@ -99,13 +100,13 @@ func (s *Server) health(c *gin.Context) {
 //	@Summary	Readiness check
 //	@Tags		operations
 //	@Produce	json
-//	@Success	200	{object}	ReadyResponse
-//	@Failure	503	{object}	Problem	"guard store unreachable"
+//	@Success	200	{object}	api.ReadyResponse
+//	@Failure	503	{object}	api.Problem	"guard store unreachable"
 //	@Router		/readyz [get]
 func (s *Server) ready(c *gin.Context) {
 	if err := s.Verifier.Ready(c.Request.Context()); err != nil {
 		s.fail(c, "", err)
 		return
 	}
-	c.JSON(http.StatusOK, ReadyResponse{Status: "ready"})
+	c.JSON(http.StatusOK, api.ReadyResponse{Status: "ready"})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )
@@ -33,9 +34,9 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Param			digits		query		int		false	"code length for the Key URI"	minimum(6)	maximum(8)	default(6)
 //	@Param			period		query		int		false	"seconds per step for the Key URI"	minimum(1)	maximum(3600)	default(30)
 //	@Param			qr			query		int		false	"also return a QR PNG of this many pixels (needs account)"	minimum(64)	maximum(1024)
-//	@Success		200			{object}	SecretResponse
-//	@Failure		400			{object}	Problem	"invalid parameter"
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Success		200			{object}	api.SecretResponse
+//	@Failure		400			{object}	api.Problem	"invalid parameter"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/secret [get]
@@ -55,7 +56,7 @@ func (s *Server) generateSecret(c *gin.Context) {
 		abort(c, prob)
 		return
 	}
-	opts := TOTPOptions{Algorithm: q.str("algorithm")}
+	opts := api.TOTPOptions{Algorithm: q.str("algorithm")}
 	if opts.Digits, prob = q.int("digits"); prob != nil {
 		abort(c, prob)
 		return
@@ -79,7 +80,7 @@ type secretRequest struct {
 	encoding        string
 	account, issuer string
 	qrSize          *int
-	opts            TOTPOptions
+	opts            api.TOTPOptions
 }
 
 func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
@@ -95,7 +96,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
 		s.fail(c, "encoding", err)
 		return
 	}
-	params, prob := req.opts.params()
+	params, prob := params(req.opts)
 	if prob != nil {
 		abort(c, prob)
 		return
@@ -105,7 +106,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
 		return
 	}
 	if req.account == "" && (req.issuer != "" || req.qrSize != nil) {
-		abort(c, badRequest(CodeMissingField, "account", "account is required with issuer or qr"))
+		abort(c, badRequest(api.CodeMissingField, "account", "account is required with issuer or qr"))
 		return
 	}
 	if req.qrSize != nil && (*req.qrSize < otp.MinQRSize || *req.qrSize > otp.MaxQRSize) {
@@ -123,7 +124,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
 		s.fail(c, "encoding", err)
 		return
 	}
-	resp := SecretResponse{Secret: text, Encoding: string(enc), Length: length}
+	resp := api.SecretResponse{Secret: text, Encoding: string(enc), Length: length}
 	if req.account != "" {
 		if resp.URI, err = otp.KeyURI(req.account, req.issuer, key, params); err != nil {
 			s.fail(c, "account", err)
@@ -143,7 +144,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
 
 // checkLabels bounds account and issuer and refuses the colon the Key URI
 // label reserves.
-func checkLabels(account, issuer string) *Problem {
+func checkLabels(account, issuer string) *api.Problem {
 	for _, f := range []struct{ name, value string }{{"account", account}, {"issuer", issuer}} {
 		if len(f.value) > maxLabelLen {
 			return invalidParam(f.name, "%s must be at most %d bytes", f.name, maxLabelLen)
@@ -162,12 +163,12 @@ func checkLabels(account, issuer string) *Problem {
 //	@Tags			tokens
 //	@Accept			json
 //	@Produce		json
-//	@Param			request		body		TokenRequest	true	"secret and TOTP options"
+//	@Param			request		body		api.TokenRequest	true	"secret and TOTP options"
 //	@Param			encoding	query		string			false	"encoding of secret when the body names none"	Enums(base32, hex, base64, ascii)
-//	@Success		200			{object}	TokenResponse
-//	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
-//	@Failure		413			{object}	Problem	"body over 64 KiB"
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Success		200			{object}	api.TokenResponse
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/token [post]
@@ -177,7 +178,7 @@ func (s *Server) generateToken(c *gin.Context) {
 
 // bodyEncoding returns the encoding a POST route falls back on when the
 // body names none: the original routes' path segment, else the query's.
-func bodyEncoding(c *gin.Context, fromPath string) (string, *Problem) {
+func bodyEncoding(c *gin.Context, fromPath string) (string, *api.Problem) {
 	q, prob := newQuery(c, "encoding")
 	if prob != nil || fromPath != "" {
 		return fromPath, prob
@@ -191,18 +192,18 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) {
 		abort(c, prob)
 		return
 	}
-	var req TokenRequest
+	var req api.TokenRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
 	}
-	_, key, prob := req.key(req.Secret, fallbackEncoding)
+	_, key, prob := newKey(req.TOTPOptions, req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return
 	}
 	code := key.Generate(s.Now())
-	c.PureJSON(http.StatusOK, TokenResponse{Token: code.Token, Remaining: code.Remaining, Period: key.Period, Step: code.Step})
+	c.PureJSON(http.StatusOK, api.TokenResponse{Token: code.Token, Remaining: code.Remaining, Period: key.Period, Step: code.Step})
 }
 
 // verifyToken answers POST /verify/token.
@@ -212,14 +213,14 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) {
 //	@Tags			tokens
 //	@Accept			json
 //	@Produce		json
-//	@Param			request		body		VerifyRequest	true	"secret, token, skew and TOTP options"
+//	@Param			request		body		api.VerifyRequest	true	"secret, token, skew and TOTP options"
 //	@Param			encoding	query		string			false	"encoding of secret when the body names none"	Enums(base32, hex, base64, ascii)
-//	@Success		200			{object}	VerifyResponse
-//	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
-//	@Failure		413			{object}	Problem	"body over 64 KiB"
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
-//	@Failure		429			{object}	Problem	"too many failed attempts for this secret; see Retry-After"
-//	@Failure		503			{object}	Problem	"guard store unreachable"
+//	@Success		200			{object}	api.VerifyResponse
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429			{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503			{object}	api.Problem	"guard store unreachable"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/verify/token [post]
@@ -233,12 +234,12 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 		abort(c, prob)
 		return
 	}
-	var req VerifyRequest
+	var req api.VerifyRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
 	}
-	raw, key, prob := req.key(req.Secret, fallbackEncoding)
+	raw, key, prob := newKey(req.TOTPOptions, req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return
@@ -268,11 +269,11 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 		s.fail(c, "", err)
 		return
 	}
-	resp := VerifyResponse{Valid: res.Valid, Reason: string(res.Reason), Remaining: key.Remaining(now)}
+	resp := api.VerifyResponse{Valid: res.Valid, Reason: string(res.Reason), Remaining: key.Remaining(now)}
 	if res.Valid {
 		resp.Step, resp.Drift = &res.Step, &res.Drift
 	}
-	c.Data(http.StatusOK, jsonContentType, resp.appendJSON(make([]byte, 0, 96)))
+	c.Data(http.StatusOK, jsonContentType, appendVerifyJSON(make([]byte, 0, 96), resp))
 }
 
 // generateQR answers POST /generate/qr.
@@ -283,12 +284,12 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 //	@Accept			json
 //	@Produce		png
 //	@Produce		json
-//	@Param			request		body		QRRequest	true	"secret, account, issuer, size and TOTP options"
+//	@Param			request		body		api.QRRequest	true	"secret, account, issuer, size and TOTP options"
 //	@Param			encoding	query		string		false	"encoding of secret when the body names none"	Enums(base32, hex, base64, ascii)
 //	@Success		200			{file}		binary		"image/png"
-//	@Failure		400			{object}	Problem		"invalid JSON, secret or option"
-//	@Failure		413			{object}	Problem		"body over 64 KiB"
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		400			{object}	api.Problem		"invalid JSON, secret or option"
+//	@Failure		413			{object}	api.Problem		"body over 64 KiB"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/qr [post]
@@ -298,17 +299,17 @@ func (s *Server) generateQR(c *gin.Context) {
 		abort(c, prob)
 		return
 	}
-	var req QRRequest
+	var req api.QRRequest
 	if prob := decodeJSON(c, &req); prob != nil {
 		abort(c, prob)
 		return
 	}
-	raw, prob := req.secret(req.Secret, fallbackEncoding)
+	raw, prob := decodeSecret(req.TOTPOptions, req.Secret, fallbackEncoding)
 	if prob != nil {
 		abort(c, prob)
 		return
 	}
-	params, prob := req.params()
+	params, prob := params(req.TOTPOptions)
 	if prob != nil {
 		abort(c, prob)
 		return
@@ -347,10 +348,10 @@ func (s *Server) generateQR(c *gin.Context) {
 //	@Produce		json
 //	@Param			encoding	path		string	true	"encoding of the returned secret"	Enums(base32, hex, base64)
 //	@Param			length		path		int		true	"random bytes"	minimum(16)	maximum(128)
-//	@Success		200			{object}	SecretResponse
-//	@Failure		400			{object}	Problem	"invalid parameter"
+//	@Success		200			{object}	api.SecretResponse
+//	@Failure		400			{object}	api.Problem	"invalid parameter"
 //	@Deprecated
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/generate/secret/{encoding}/{length} [get]
@@ -376,12 +377,12 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) {
 //	@Accept			json
 //	@Produce		json
 //	@Param			encoding	path		string			true	"encoding of secret"	Enums(base32, hex, base64, ascii)
-//	@Param			request		body		TokenRequest	true	"secret and TOTP options"
-//	@Success		200			{object}	TokenResponse
-//	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
-//	@Failure		413			{object}	Problem	"body over 64 KiB"
+//	@Param			request		body		api.TokenRequest	true	"secret and TOTP options"
+//	@Success		200			{object}	api.TokenResponse
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Deprecated
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/generate/token/{encoding} [post]
@@ -398,14 +399,14 @@ func (s *Server) legacyGenerateToken(c *gin.Context) {
 //	@Accept			json
 //	@Produce		json
 //	@Param			encoding	path		string			true	"encoding of secret"	Enums(base32, hex, base64, ascii)
-//	@Param			request		body		VerifyRequest	true	"secret, token, skew and TOTP options"
-//	@Success		200			{object}	VerifyResponse
-//	@Failure		400			{object}	Problem	"invalid JSON, secret or option"
-//	@Failure		413			{object}	Problem	"body over 64 KiB"
+//	@Param			request		body		api.VerifyRequest	true	"secret, token, skew and TOTP options"
+//	@Success		200			{object}	api.VerifyResponse
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Deprecated
-//	@Failure		401			{object}	Problem	"API key missing or wrong (when keys are configured)"
-//	@Failure		429			{object}	Problem	"too many failed attempts for this secret; see Retry-After"
-//	@Failure		503			{object}	Problem	"guard store unreachable"
+//	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429			{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503			{object}	api.Problem	"guard store unreachable"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/verify/token/{encoding} [post]

@@ -1,0 +1,276 @@
+// Package api holds the request and response types of the TOTP service's
+// HTTP API, shared by the handlers that serve them and the client that
+// sends them, so the two cannot drift. It has no dependency beyond the
+// standard library.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Problem is an RFC 9457 problem details answer, the one shape of every 4xx
+// and 5xx. Code is stable and meant for programs; Detail is for people and
+// never echoes a secret or a token.
+type Problem struct {
+	Type   string `json:"type" example:"urn:totp:problem:invalid_parameter"`
+	Title  string `json:"title" example:"Bad Request"`
+	Status int    `json:"status" example:"400"`
+	Detail string `json:"detail" example:"digits must be 6, 7 or 8"`
+	Code   string `json:"code" example:"invalid_parameter"`
+	Field  string `json:"field,omitempty" example:"digits"`
+}
+
+// Error makes a Problem usable as an error.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// Stable problem codes.
+const (
+	CodeInvalidJSON      = "invalid_json"
+	CodeInvalidSecret    = "invalid_secret"
+	CodeInvalidParameter = "invalid_parameter"
+	CodeMissingField     = "missing_field"
+	CodeUnknownField     = "unknown_field"
+	CodeBodyTooLarge     = "body_too_large"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTooManyAttempts  = "too_many_attempts"
+	CodeStoreUnavailable = "store_unavailable"
+	CodeUnauthorized     = "unauthorized"
+	CodeGuardOff         = "guard_off"
+	CodeInternal         = "internal"
+)
+
+// TOTPOptions are the options every endpoint that takes a secret accepts.
+// All are optional; a zero value is never taken for a default, so an
+// explicit "digits": 0 is an error rather than 6.
+type TOTPOptions struct {
+	// Encoding is how secret is written; for POST routes it may also come as
+	// the query parameter encoding, and the body wins.
+	Encoding string `json:"encoding,omitempty" enums:"base32,hex,base64,ascii" example:"base32"`
+	// Algorithm is the HMAC hash, case-insensitive.
+	Algorithm string `json:"algorithm,omitempty" enums:"SHA1,SHA256,SHA512" example:"SHA1"`
+	// Digits is the code length.
+	Digits *int `json:"digits,omitempty" minimum:"6" maximum:"8" example:"6"`
+	// Period is the seconds per step.
+	Period *int `json:"period,omitempty" minimum:"1" maximum:"3600" example:"30"`
+}
+
+// TokenRequest asks for the current code of a secret.
+type TokenRequest struct {
+	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	TOTPOptions
+}
+
+// VerifyRequest asks whether a code is valid for a secret now.
+type VerifyRequest struct {
+	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	// Token is the code: a string, or a number that is left-padded with
+	// zeros to digits. Spaces inside a string are ignored.
+	Token Token `json:"token" swaggertype:"string" example:"123456"`
+	// Skew is how many steps before and after now are accepted.
+	Skew *int `json:"skew,omitempty" minimum:"0" maximum:"10" example:"1"`
+	// AfterStep refuses any match at or before this step (reason stale):
+	// store the step of each accepted code and send it here, and a code
+	// can never be used twice, even with the guard off.
+	AfterStep *uint64 `json:"after_step,omitempty" example:"56991233"`
+	TOTPOptions
+}
+
+// QRRequest asks for the enrolment QR code of a secret the caller holds.
+type QRRequest struct {
+	Secret  string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	Account string `json:"account" example:"alice@example.com"`
+	Issuer  string `json:"issuer,omitempty" example:"Acme"`
+	// Size is the PNG's width and height in pixels.
+	Size *int `json:"size,omitempty" minimum:"64" maximum:"1024" example:"256"`
+	TOTPOptions
+}
+
+// SecretResponse is a new secret, with its Key URI and QR code when an
+// account was given.
+type SecretResponse struct {
+	Secret   string `json:"secret" example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
+	Encoding string `json:"encoding" example:"base32"`
+	// Length is the number of random bytes.
+	Length int `json:"length" example:"20"`
+	// URI is the otpauth:// Key URI, secret in unpadded base32.
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&algorithm=SHA1&digits=6&period=30"`
+	// QR is a PNG of URI as a data URI.
+	QR string `json:"qr,omitempty" example:"data:image/png;base64,iVBORw0KGgo..."`
+}
+
+// TokenResponse is the code in force now.
+type TokenResponse struct {
+	Token string `json:"token" example:"017724"`
+	// Remaining is the whole seconds before the code changes, 1 to period.
+	Remaining int `json:"remaining" example:"29"`
+	Period    int `json:"period" example:"30"`
+	// Step is the RFC 6238 counter, floor(unix time / period).
+	Step uint64 `json:"step" example:"56991234"`
+}
+
+// VerifyResponse says whether a code is valid.
+type VerifyResponse struct {
+	Valid bool `json:"valid" example:"true"`
+	// Reason says why a code is not valid: mismatch (wrong code), malformed
+	// (wrong length or a non-digit), replayed (this code or a later one was
+	// already accepted), stale (at or before after_step).
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed,stale" example:""`
+	// Remaining is the whole seconds left in the current step.
+	Remaining int `json:"remaining" example:"18"`
+	// Step is the matched counter, when valid.
+	Step *uint64 `json:"step,omitempty" example:"56991234"`
+	// Drift is the matched step minus the current one, when valid.
+	Drift *int64 `json:"drift,omitempty" example:"0"`
+}
+
+// ReadyResponse is the readiness answer.
+type ReadyResponse struct {
+	Status string `json:"status" example:"ready"`
+}
+
+// HealthResponse is the liveness answer.
+type HealthResponse struct {
+	Status string `json:"status" example:"ok"`
+}
+
+// ChallengeRequest asks for a code to send by email or SMS.
+type ChallengeRequest struct {
+	// Subject is whom the code goes to: an email address, a phone number.
+	Subject string `json:"subject" example:"user@example.com"`
+	// Purpose binds the code to one use, e.g. login or signup.
+	Purpose string `json:"purpose,omitempty" example:"login"`
+	Digits  *int   `json:"digits,omitempty" minimum:"4" maximum:"10" example:"6"`
+	// TTL is the seconds the code stays valid.
+	TTL *int `json:"ttl,omitempty" minimum:"30" maximum:"900" example:"600"`
+}
+
+// ChallengeResponse is a new code and its sealed challenge.
+type ChallengeResponse struct {
+	// Challenge is opaque: hand it to the client, which sends it back with
+	// the code the user typed.
+	Challenge string `json:"challenge" example:"AXq3..."`
+	// Code is for the subject only: deliver it by your mailer or SMS gateway.
+	Code      string `json:"code" example:"482913"`
+	ExpiresIn int    `json:"expires_in" example:"600"`
+	ExpiresAt string `json:"expires_at" example:"2026-11-22T18:40:00Z"`
+}
+
+// ChallengeVerifyRequest checks the code a user typed.
+type ChallengeVerifyRequest struct {
+	Challenge string `json:"challenge" example:"AXq3..."`
+	// Code is a string, or a number left-padded with zeros.
+	Code    Token  `json:"code" swaggertype:"string" example:"482913"`
+	Subject string `json:"subject" example:"user@example.com"`
+	Purpose string `json:"purpose,omitempty" example:"login"`
+}
+
+// ChallengeVerifyResponse says whether the code is right.
+type ChallengeVerifyResponse struct {
+	Valid bool `json:"valid" example:"true"`
+	// Reason says why not: mismatch, expired, replayed, invalid_challenge,
+	// wrong_subject (subject or purpose differ), too_many_attempts (the
+	// challenge is dead).
+	Reason  string `json:"reason,omitempty" enums:"mismatch,malformed,expired,replayed,invalid_challenge,wrong_subject,too_many_attempts" example:""`
+	Subject string `json:"subject,omitempty" example:"user@example.com"`
+	Purpose string `json:"purpose,omitempty" example:"login"`
+}
+
+// RecoveryCodesRequest asks for new recovery codes.
+type RecoveryCodesRequest struct {
+	Count *int `json:"count,omitempty" minimum:"1" maximum:"20" example:"10"`
+}
+
+// RecoveryCodesResponse holds codes to show the user once, and the hashes
+// to store instead of them, in the same order.
+type RecoveryCodesResponse struct {
+	Codes  []string `json:"codes" example:"7KQ2-M4XD-9HRT-PBWC"`
+	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+}
+
+// RecoveryVerifyRequest checks a typed recovery code against the stored hashes.
+type RecoveryVerifyRequest struct {
+	// Code as typed: case, spaces and hyphens do not matter.
+	Code   string   `json:"code" example:"7kq2 m4xd 9hrt pbwc"`
+	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+}
+
+// RecoveryVerifyResponse says whether the code is one of the hashes, and
+// which: delete that hash.
+type RecoveryVerifyResponse struct {
+	Valid  bool   `json:"valid" example:"true"`
+	Index  *int   `json:"index,omitempty" example:"3"`
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:""`
+}
+
+// Token is a code as callers send it: a JSON string, or a JSON number as the
+// original service documented it, which loses its leading zeros.
+type Token struct {
+	text   string
+	number bool
+}
+
+// ErrTokenType means a token was neither a JSON string nor a JSON number.
+var ErrTokenType = errors.New("token must be a string or a number")
+
+// UnmarshalJSON accepts a string or a number.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		// The decoder has checked the string; without escapes it is as written.
+		t.text, t.number = string(b[1:len(b)-1]), false
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		t.number = false
+		return json.Unmarshal(b, &t.text)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		// The decoder has already checked b is a valid number literal.
+		t.text, t.number = string(b), true
+		return nil
+	case string(b) == "null":
+		*t = Token{}
+		return nil
+	}
+	return ErrTokenType
+}
+
+// MarshalJSON writes the token as a string.
+func (t Token) MarshalJSON() ([]byte, error) { return json.Marshal(t.text) }
+
+// TokenOf returns a Token holding s, as if sent as a JSON string.
+func TokenOf(s string) Token { return Token{text: s} }
+
+// IsZero reports whether no token was sent.
+func (t Token) IsZero() bool { return t.text == "" }
+
+// Text is the code to check: a number is left-padded with zeros to digits.
+func (t Token) Text(digits int) string {
+	if t.number && len(t.text) < digits && isDigits(t.text) {
+		return strings.Repeat("0", digits-len(t.text)) + t.text
+	}
+	return t.text
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// NumberToken returns a Token as if sent as a JSON number: Text pads it
+// with zeros.
+func NumberToken(n uint64) Token { return Token{text: strconv.FormatUint(n, 10), number: true} }
+
+// String is the token as sent.
+func (t Token) String() string { return t.text }
+
+// IsNumber reports whether the token came as a JSON number.
+func (t Token) IsNumber() bool { return t.number }
