@@ -43,6 +43,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +58,43 @@ import (
 	"github.com/acme/totp/recovery"
 )
 
+// version is set at build time: go build -ldflags "-X main.version=v1.2.0".
+var version string
+
+// buildVersion is version, or else what the Go toolchain recorded: the
+// module version, or the VCS revision of a build from a checkout.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -68,6 +106,7 @@ func main() {
 
 // config is everything the service reads at start.
 type config struct {
+	showVersion     bool
 	addr            string
 	logLevel        slog.Level
 	shutdownTimeout time.Duration
@@ -109,6 +148,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		logLevel string
 		err      error
 	)
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&cfg.addr, "addr", env("ADDR", defaultAddr), "listen address (env ADDR; PORT when ADDR is unset)")
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
@@ -268,6 +308,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if cfg.showVersion {
+		_, err := fmt.Fprintln(stdout, buildVersion())
+		return err
+	}
 	if healthcheck {
 		return checkHealth(ctx, cfg.addr)
 	}
@@ -306,6 +350,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Challenges: challenges,
 		Recovery:   &recovery.Service{Store: verifier.Store, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow},
 		APIKeys:    cfg.apiKeys,
+		Metrics:    handlers.NewMetrics(),
+		Version:    buildVersion(),
 	}
 
 	// Listen first so a busy port fails at once.
@@ -322,7 +368,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "version", api.Version)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -135,7 +135,8 @@ type ReadyResponse struct {
 
 // HealthResponse is the liveness answer.
 type HealthResponse struct {
-	Status string `json:"status" example:"ok"`
+	Status  string `json:"status" example:"ok"`
+	Version string `json:"version" example:"v1.2.0"`
 }
 
 // ChallengeRequest asks for a code to send by email or SMS.

@@ -988,6 +988,10 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ok"
+                },
+                "version": {
+                    "type": "string",
+                    "example": "v1.2.0"
                 }
             }
         },

@@ -55,6 +55,7 @@ func (s *Server) issueChallenge(c *gin.Context) {
 		s.fail(c, "", err)
 		return
 	}
+	s.Metrics.countChallengeIssued()
 	c.PureJSON(http.StatusOK, api.ChallengeResponse{
 		Challenge: iss.Challenge,
 		Code:      iss.Code,
@@ -103,6 +104,7 @@ func (s *Server) verifyChallenge(c *gin.Context) {
 		Subject:   req.Subject,
 		Purpose:   req.Purpose,
 	})
+	s.Metrics.countChallengeVerification(reason, err)
 	if err != nil {
 		s.fail(c, "", err)
 		return
@@ -145,6 +147,7 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) {
 		s.fail(c, "count", err)
 		return
 	}
+	s.Metrics.countRecoveryGenerated(len(codes))
 	c.PureJSON(http.StatusOK, api.RecoveryCodesResponse{Codes: codes, Hashes: hashes})
 }
 
@@ -181,8 +184,13 @@ func (s *Server) verifyRecoveryCode(c *gin.Context) {
 		field := fmt.Sprintf("hashes[%d]", malformed.Index)
 		abort(c, invalidParam(field, "%s must be sha256: and 64 hex digits", field))
 		return
-	case err != nil:
+	case errors.Is(err, recovery.ErrNoHashes), errors.Is(err, recovery.ErrTooManyHashes):
 		s.fail(c, "hashes", err)
+		return
+	}
+	s.Metrics.countRecoveryVerification(res.Reason, err)
+	if err != nil {
+		s.fail(c, "", err)
 		return
 	}
 	resp := api.RecoveryVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}

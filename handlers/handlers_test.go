@@ -73,6 +73,8 @@ func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *test
 	}
 	a.server.Challenges = mustChallenges(t, a, a.server.Verifier.Store)
 	a.server.Recovery = &recovery.Service{Store: a.server.Verifier.Store, MaxFailures: 5, FailureWindow: 5 * time.Minute}
+	a.server.Metrics = handlers.NewMetrics()
+	a.server.Version = "v9.9.9-test"
 	for _, f := range change {
 		f(a.server)
 	}
@@ -503,7 +505,7 @@ func TestHealthAndSwagger(t *testing.T) {
 	a := newAPI(t, time.Now())
 	w := a.do(t, http.MethodGet, "/healthz", "")
 	assert.Equal(t, http.StatusOK, w.Code)
-	assert.JSONEq(t, `{"status":"ok"}`, w.Body.String())
+	assert.JSONEq(t, `{"status":"ok","version":"v9.9.9-test"}`, w.Body.String())
 
 	w = a.do(t, http.MethodGet, "/", "")
 	assert.Equal(t, http.StatusFound, w.Code)

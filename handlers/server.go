@@ -39,6 +39,10 @@ type Server struct {
 	Recovery *recovery.Service
 	// APIKeys, when not empty, are the keys every API route requires.
 	APIKeys []string
+	// Metrics, when set, counts requests and outcomes, served on /metrics.
+	Metrics *Metrics
+	// Version is reported by /healthz.
+	Version string
 }
 
 // Handler returns the router with every route and middleware.
@@ -48,7 +52,12 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID(newRequestIDs()), s.accessLog, s.recover, securityHeaders)
+	r.Use(requestID(newRequestIDs()), s.accessLog)
+	if s.Metrics != nil {
+		r.Use(s.Metrics.observe)
+		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
+	}
+	r.Use(s.recover, securityHeaders)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
 	})
@@ -57,7 +66,7 @@ func (s *Server) Handler() http.Handler {
 			"method "+c.Request.Method+" is not allowed here; see the Allow header"))
 	})
 
-	// Open to all: the redirect, probes and the docs.
+	// Open to all: the redirect, probes, metrics and the docs.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
 	r.GET("/healthz", s.health)
 	r.GET("/readyz", s.ready)
@@ -91,7 +100,7 @@ func (s *Server) Handler() http.Handler {
 //	@Success	200	{object}	api.HealthResponse
 //	@Router		/healthz [get]
 func (s *Server) health(c *gin.Context) {
-	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok"})
+	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok", Version: s.Version})
 }
 
 // ready answers GET /readyz: whether the guard store can be reached, so a

@@ -265,6 +265,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 		Skew:      skew,
 		AfterStep: req.AfterStep,
 	})
+	s.Metrics.countVerification(res.Reason, err)
 	if err != nil {
 		s.fail(c, "", err)
 		return

@@ -1,0 +1,62 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/api"
+	"github.com/acme/totp/handlers"
+)
+
+func TestMetrics(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := newAPI(t, now)
+	code := currentCode(t, now)
+	for _, token := range []string{code, code, "000000", "12"} { // valid, replayed, mismatch, malformed
+		a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
+	}
+	a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": code, "after_step": ^uint64(0) >> 1}))
+	a.do(t, http.MethodGet, "/no/such/path", "")
+	a.do(t, "PROPFIND", "/verify/token", "")
+	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"metrics@example.com"}`))
+	a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": iss.Challenge, "code": iss.Code, "subject": "metrics@example.com"}))
+	a.do(t, http.MethodPost, "/generate/recovery-codes", `{"count":3}`)
+
+	w := a.do(t, http.MethodGet, "/metrics", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	scrape := w.Body.String()
+	for _, line := range []string{
+		`totp_verifications_total{result="valid"} 1`,
+		`totp_verifications_total{result="replayed"} 1`,
+		`totp_verifications_total{result="mismatch"} 1`,
+		`totp_verifications_total{result="malformed"} 1`,
+		`totp_verifications_total{result="stale"} 1`,
+		`totp_verifications_total{result="throttled"} 0`,
+		`http_requests_total{code="200",method="POST",route="/verify/token"} 5`,
+		`http_requests_total{code="404",method="GET",route="unmatched"} 1`,
+		`http_requests_total{code="405",method="other",route="unmatched"} 1`,
+		`http_request_duration_seconds_count{method="POST",route="/verify/token"} 5`,
+		`totp_challenges_issued_total 1`,
+		`totp_challenge_verifications_total{result="valid"} 1`,
+		`totp_recovery_codes_generated_total 3`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+	} {
+		assert.Contains(t, scrape, line)
+	}
+	for _, secret := range []string{guardSecret, code, iss.Code, "metrics@example.com", "/no/such/path"} {
+		assert.NotContains(t, scrape, secret)
+	}
+}
+
+func TestMetricsNeedNoKey(t *testing.T) {
+	a := newAPI(t, time.Now(), func(s *handlers.Server) { s.APIKeys = []string{"k"} })
+	w := httptest.NewRecorder()
+	a.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+}
