@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -57,6 +58,37 @@ type TOTPOptions struct {
 	Digits *int `json:"digits,omitempty" minimum:"6" maximum:"8" example:"6"`
 	// Period is the seconds per step.
 	Period *int `json:"period,omitempty" minimum:"1" maximum:"3600" example:"30"`
+}
+
+// SecretQuery is the query of GET /generate/secret; zero fields are left out.
+type SecretQuery struct {
+	Length    int    // random bytes, 16 to 128
+	Encoding  string // base32, hex or base64
+	Account   string // with it the answer carries the Key URI
+	Issuer    string
+	Algorithm string
+	Digits    int
+	Period    int
+	QR        int // with it (and Account) the answer carries a QR PNG of this size
+}
+
+// Values encodes q as query parameters.
+func (q SecretQuery) Values() url.Values {
+	v := url.Values{}
+	set := func(name, value string) {
+		if value != "" && value != "0" {
+			v.Set(name, value)
+		}
+	}
+	set("length", strconv.Itoa(q.Length))
+	set("encoding", q.Encoding)
+	set("account", q.Account)
+	set("issuer", q.Issuer)
+	set("algorithm", q.Algorithm)
+	set("digits", strconv.Itoa(q.Digits))
+	set("period", strconv.Itoa(q.Period))
+	set("qr", strconv.Itoa(q.QR))
+	return v
 }
 
 // TokenRequest asks for the current code of a secret.

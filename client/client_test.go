@@ -1,0 +1,204 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/api"
+	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/client"
+	"github.com/acme/totp/guard"
+	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/recovery"
+)
+
+// startService serves the real router until the test ends.
+func startService(tb testing.TB, now time.Time, apiKeys ...string) *httptest.Server {
+	tb.Helper()
+	srv, err := newService(now, apiKeys...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// newService serves the real router, on a fixed clock, as main wires it.
+func newService(now time.Time, apiKeys ...string) (*httptest.Server, error) {
+	gin.SetMode(gin.ReleaseMode)
+	clock := func() time.Time { return now }
+	store := guard.NewMemory(clock, 0)
+	challenges, err := challenge.New([][]byte{bytes.Repeat([]byte{1}, challenge.KeyLen)}, store, clock, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	s := &handlers.Server{
+		Now:        clock,
+		Random:     rand.Reader,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Verifier:   &guard.Verifier{Store: store, Key: []byte("client test key"), MaxFailures: 5, FailureWindow: 5 * time.Minute},
+		Challenges: challenges,
+		Recovery:   &recovery.Service{Store: store, MaxFailures: 5, FailureWindow: 5 * time.Minute},
+		APIKeys:    apiKeys,
+		Version:    "test",
+	}
+	return httptest.NewServer(s.Handler()), nil
+}
+
+func TestEveryEndpoint(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	srv := startService(t, now)
+	c, err := client.New(srv.URL, client.WithHTTPClient(srv.Client()), client.WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	health, err := c.Health(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, api.HealthResponse{Status: "ok", Version: "test"}, *health)
+
+	// Every query parameter of SecretQuery is one the service knows.
+	sec, err := c.GenerateSecret(ctx, api.SecretQuery{Length: 32, Encoding: "hex", Account: "a@b.c", Issuer: "Acme", Algorithm: "SHA256", Digits: 8, Period: 60, QR: 64})
+	require.NoError(t, err)
+	assert.Equal(t, 32, sec.Length)
+	assert.Contains(t, sec.URI, "algorithm=SHA256&digits=8&period=60")
+	assert.True(t, strings.HasPrefix(sec.QR, "data:image/png;base64,"))
+
+	sec, err = c.GenerateSecret(ctx, api.SecretQuery{})
+	require.NoError(t, err)
+	tok, err := c.GenerateToken(ctx, api.TokenRequest{Secret: sec.Secret})
+	require.NoError(t, err)
+	assert.Len(t, tok.Token, 6)
+
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(tok.Token), Skew: client.Int(0)})
+	require.NoError(t, err)
+	assert.True(t, res.Valid)
+	require.NotNil(t, res.Step)
+	assert.Equal(t, tok.Step, *res.Step)
+	res, err = c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(tok.Token)})
+	require.NoError(t, err)
+	assert.Equal(t, "replayed", res.Reason)
+
+	img, err := c.QR(ctx, api.QRRequest{Secret: sec.Secret, Account: "a@b.c", Size: client.Int(128)})
+	require.NoError(t, err)
+	decoded, err := png.Decode(bytes.NewReader(img))
+	require.NoError(t, err)
+	assert.Equal(t, 128, decoded.Bounds().Dx())
+
+	iss, err := c.IssueChallenge(ctx, api.ChallengeRequest{Subject: "a@b.c", Purpose: "login"})
+	require.NoError(t, err)
+	cv, err := c.VerifyChallenge(ctx, api.ChallengeVerifyRequest{Challenge: iss.Challenge, Code: api.TokenOf(iss.Code), Subject: "a@b.c", Purpose: "login"})
+	require.NoError(t, err)
+	assert.True(t, cv.Valid)
+
+	rc, err := c.GenerateRecoveryCodes(ctx, api.RecoveryCodesRequest{Count: client.Int(2)})
+	require.NoError(t, err)
+	rv, err := c.VerifyRecoveryCode(ctx, api.RecoveryVerifyRequest{Code: rc.Codes[1], Hashes: rc.Hashes})
+	require.NoError(t, err)
+	require.True(t, rv.Valid)
+	assert.Equal(t, 1, *rv.Index)
+}
+
+func TestErrors(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	srv := startService(t, now)
+	c, err := client.New(srv.URL)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	_, err = c.GenerateToken(ctx, api.TokenRequest{Secret: "not base32!"})
+	var e *client.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusBadRequest, e.Status)
+	assert.Equal(t, "invalid_secret", e.Code)
+	assert.Equal(t, "secret", e.Field)
+	assert.NotEmpty(t, e.Detail)
+	assert.True(t, client.IsCode(err, "invalid_secret"))
+
+	_, err = c.GenerateToken(ctx, api.TokenRequest{Secret: "JBSWY3DPEHPK3PXP", TOTPOptions: api.TOTPOptions{Digits: client.Int(9)}})
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "digits", e.Field)
+
+	for range 5 {
+		_, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: "JBSWY3DPEHPK3PXP", Token: api.TokenOf("000000")})
+		require.NoError(t, err)
+	}
+	_, err = c.VerifyToken(ctx, api.VerifyRequest{Secret: "JBSWY3DPEHPK3PXP", Token: api.TokenOf("000000")})
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusTooManyRequests, e.Status)
+	assert.Equal(t, "too_many_attempts", e.Code)
+	assert.Equal(t, 5*time.Minute, e.RetryAfter)
+}
+
+func TestAPIKey(t *testing.T) {
+	srv := startService(t, time.Unix(1_700_000_000, 0), "sibling-key")
+	ctx := context.Background()
+
+	without, err := client.New(srv.URL)
+	require.NoError(t, err)
+	_, err = without.GenerateSecret(ctx, api.SecretQuery{})
+	assert.True(t, client.IsCode(err, "unauthorized"), "%v", err)
+
+	with, err := client.New(srv.URL, client.WithAPIKey("sibling-key"))
+	require.NoError(t, err)
+	_, err = with.GenerateSecret(ctx, api.SecretQuery{})
+	assert.NoError(t, err)
+}
+
+func TestNotAProblem(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "upstream down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL)
+	require.NoError(t, err)
+	_, err = c.Health(context.Background())
+	var e *client.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusBadGateway, e.Status)
+	assert.Equal(t, "http_502", e.Code)
+}
+
+func TestContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	c, err := client.New(srv.URL)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.Health(ctx)
+	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
+
+	c, err = client.New(srv.URL, client.WithTimeout(50*time.Millisecond))
+	require.NoError(t, err)
+	_, err = c.Health(context.Background())
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
+}
+
+func TestNew(t *testing.T) {
+	for _, bad := range []string{"", "totp:8080", "ftp://totp", "http://"} {
+		_, err := client.New(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -1,0 +1,63 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme/totp/api"
+	"github.com/acme/totp/client"
+)
+
+// authenticator stands in for the user's phone: it reads the code the
+// secret shows now.
+func authenticator(c *client.Client, secret string) string {
+	tok, _ := c.GenerateToken(context.Background(), api.TokenRequest{Secret: secret})
+	return tok.Token
+}
+
+// A register service enrols a user: a new secret with its QR code for the
+// authenticator app, then a first code to prove the app has it. It stores
+// the secret and the step.
+func Example_signUp() {
+	srv, _ := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
+	defer srv.Close()
+	ctx := context.Background()
+	c, _ := client.New(srv.URL)
+
+	sec, err := c.GenerateSecret(ctx, api.SecretQuery{Account: "alice@example.com", Issuer: "Acme", QR: 256})
+	if err != nil {
+		panic(err)
+	}
+	// Show sec.QR (a data: URI) to Alice; she types what her app shows.
+	code := authenticator(c, sec.Secret)
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(code)})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("enrolled:", res.Valid)
+	// Store sec.Secret and *res.Step with Alice's account.
+	// Output: enrolled: true
+}
+
+// A login service checks the code Alice typed, sending the step it stored
+// last time so that no code is accepted twice even without the guard.
+func Example_login() {
+	srv, _ := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
+	defer srv.Close()
+	ctx := context.Background()
+	c, _ := client.New(srv.URL)
+	secret, lastStep := "JBSWY3DPEHPK3PXP", uint64(56666665) // from Alice's account
+
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: secret, Token: api.TokenOf(authenticator(c, secret)), AfterStep: &lastStep})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("logged in:", res.Valid)
+
+	res, _ = c.VerifyToken(ctx, api.VerifyRequest{Secret: secret, Token: api.TokenOf("000000"), AfterStep: res.Step})
+	fmt.Println("wrong code:", res.Valid, res.Reason)
+	// Output:
+	// logged in: true
+	// wrong code: false mismatch
+}
