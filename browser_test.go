@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromium finds Debian's Chromium, or skips: loudly, and not at all under
+// CI, where the browser test must run.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("CHROME_PATH"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	msg := "Chromium is not installed (apt-get install chromium): SKIPPING the Swagger UI browser test"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + ", which CI must run")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestSwaggerUIInBrowser drives Swagger UI in headless Chromium against
+// the real binary, as a newcomer would: expand an operation, Try it out,
+// Execute, read the answer.
+func TestSwaggerUIInBrowser(t *testing.T) {
+	exe := chromium(t)
+	base, _, _ := startBinary(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 2000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	tab, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	// The first call starts the browser and ties it to its context: to tab,
+	// so that a step that times out leaves it open for the screenshot.
+	require.NoError(t, chromedp.Do(tab))
+	ctx, cancelTimeout := context.WithTimeout(tab, 60*time.Second)
+	defer cancelTimeout()
+
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		shotCtx, cancel := context.WithTimeout(tab, 10*time.Second)
+		defer cancel()
+		if shot, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(100)); err == nil {
+			path := filepath.Join(os.TempDir(), "swagger-ui-failure.png")
+			if os.WriteFile(path, shot, 0o644) == nil {
+				t.Logf("screenshot of the failure: %s", path)
+			}
+		}
+	}()
+
+	// GET /generate/secret: expand, Try it out, Execute.
+	const secretOp = "#operations-secrets-get_generate_secret"
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+"/swagger/index.html"),
+		chromedp.WaitVisible(chromedp.CSS(secretOp)),
+		chromedp.Click(chromedp.CSS(secretOp+" .opblock-summary")),
+		chromedp.WaitVisible(chromedp.CSS(secretOp+" .try-out__btn")),
+		chromedp.Click(chromedp.CSS(secretOp+" .try-out__btn")),
+		chromedp.WaitVisible(chromedp.CSS(secretOp+" .execute")),
+		chromedp.Click(chromedp.CSS(secretOp+" .execute")),
+	))
+	status, answer := liveResponse(t, ctx, secretOp)
+	require.Equal(t, "200", status, answer)
+	var secret struct{ Secret string }
+	require.NoError(t, json.Unmarshal([]byte(answer), &secret), answer)
+	require.NotEmpty(t, secret.Secret)
+
+	// POST /verify/token with the code the secret shows now, typed into
+	// the request body as a person would.
+	resp, err := http.Post(base+"/generate/token", "application/json", strings.NewReader(`{"secret":"`+secret.Secret+`"}`))
+	require.NoError(t, err)
+	var tok struct{ Token string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+
+	const verifyOp = "#operations-tokens-post_verify_token"
+	body := `{"secret": "` + secret.Secret + `", "token": "` + tok.Token + `"}`
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(verifyOp+" .opblock-summary")),
+		chromedp.WaitVisible(chromedp.CSS(verifyOp+" .try-out__btn")),
+		chromedp.Click(chromedp.CSS(verifyOp+" .try-out__btn")),
+		chromedp.WaitVisible(chromedp.CSS(verifyOp+" textarea.body-param__text")),
+		// Select the example body, then type over it.
+		chromedp.Click(chromedp.CSS(verifyOp+" textarea.body-param__text")),
+		discard(chromedp.Evaluate[bool](`document.querySelector("`+verifyOp+` textarea.body-param__text").select() === undefined`)),
+		chromedp.SendKeys(chromedp.CSS(verifyOp+" textarea.body-param__text"), body),
+		chromedp.Click(chromedp.CSS(verifyOp+" .execute")),
+	))
+	status, answer = liveResponse(t, ctx, verifyOp)
+	require.Equal(t, "200", status, answer)
+	var verdict struct{ Valid bool }
+	require.NoError(t, json.Unmarshal([]byte(answer), &verdict), answer)
+	require.True(t, verdict.Valid, answer)
+}
+
+// liveResponse waits for the answer Swagger UI shows under op after
+// Execute, and returns its status and body.
+func liveResponse(t *testing.T, ctx context.Context, op string) (status, body string) {
+	t.Helper()
+	row := op + " .live-responses-table tr.response .response-col_status"
+	status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row)))
+	require.NoError(t, err)
+	body, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(op+" .live-responses-table .response-col_description pre")))
+	require.NoError(t, err)
+	return strings.TrimSpace(status), body
+}
+
+// discard runs a and drops its value, to use it among Void actions.
+func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
