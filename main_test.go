@@ -175,6 +175,24 @@ func TestBinaryEndToEnd(t *testing.T) {
 	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 	assert.Equal(t, "invalid_secret", problem.Code)
 
+	// A Prometheus scrape shows what just happened, and nothing secret.
+	resp, err = http.Get(base + "/metrics")
+	require.NoError(t, err)
+	scrape, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	for _, line := range []string{
+		`totp_verifications_total{result="valid"} 1`,
+		`http_requests_total{code="200",method="POST",route="/verify/token"} 1`,
+		`http_requests_total{code="400",method="POST",route="/verify/token"} 1`,
+		`http_request_duration_seconds_bucket{method="GET",route="/generate/secret",le="+Inf"} 1`,
+		`process_resident_memory_bytes`,
+		`go_gc_duration_seconds`,
+	} {
+		assert.Contains(t, string(scrape), line)
+	}
+	assert.NotContains(t, string(scrape), secret.Secret)
+
 	// The healthcheck subcommand finds the instance on its address.
 	addr := strings.TrimPrefix(base, "http://")
 	out, err := exec.Command(cmd.Path, "healthcheck", "-addr", addr).CombinedOutput()
@@ -214,6 +232,13 @@ func TestBinaryEndToEnd(t *testing.T) {
 	// Nothing answers any more, and the healthcheck says so.
 	_, err = exec.Command(cmd.Path, "healthcheck", "-addr", addr).CombinedOutput()
 	assert.Error(t, err)
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out))
+	assert.NotEmpty(t, strings.TrimSpace(out.String()))
+	assert.Equal(t, strings.TrimSpace(out.String()), buildVersion())
 }
 
 func TestRunFailsOnBusyPort(t *testing.T) {
