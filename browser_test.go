@@ -36,11 +36,12 @@ func chromium(t *testing.T) string {
 }
 
 // TestSwaggerUIInBrowser drives Swagger UI in headless Chromium against
-// the real binary, as a newcomer would: expand an operation, Try it out,
-// Execute, read the answer.
+// the real binary, as a newcomer would: enter the API key with Authorize,
+// expand an operation, Try it out, Execute, read the answer.
 func TestSwaggerUIInBrowser(t *testing.T) {
 	exe := chromium(t)
-	base, _, _ := startBinary(t)
+	const apiKey = "browser-test-key"
+	base, _, _ := startBinary(t, "API_KEYS="+apiKey)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -84,6 +85,12 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(base+"/swagger/index.html"),
 		chromedp.WaitVisible(chromedp.CSS(secretOp)),
+		// Authorize: the first scheme's field is X-API-Key.
+		chromedp.Click(chromedp.CSS(".auth-wrapper .authorize")),
+		chromedp.WaitVisible(chromedp.CSS(".modal-ux .auth-container input")),
+		chromedp.SendKeys(chromedp.CSS(".modal-ux .auth-container input"), apiKey),
+		chromedp.Click(chromedp.CSS(".modal-ux .auth-container .auth-btn-wrapper .authorize")),
+		chromedp.Click(chromedp.CSS(".modal-ux .btn-done")),
 		chromedp.Click(chromedp.CSS(secretOp+" .opblock-summary")),
 		chromedp.WaitVisible(chromedp.CSS(secretOp+" .try-out__btn")),
 		chromedp.Click(chromedp.CSS(secretOp+" .try-out__btn")),
@@ -98,7 +105,10 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 
 	// POST /verify/token with the code the secret shows now, typed into
 	// the request body as a person would.
-	resp, err := http.Post(base+"/generate/token", "application/json", strings.NewReader(`{"secret":"`+secret.Secret+`"}`))
+	req, err := http.NewRequest(http.MethodPost, base+"/generate/token", strings.NewReader(`{"secret":"`+secret.Secret+`"}`))
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", apiKey)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	var tok struct{ Token string }
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
