@@ -111,18 +111,20 @@ func (m *Metrics) observe(c *gin.Context) {
 
 // result is the label of a verification's outcome.
 func result(reason guard.Reason, err error) string {
+	if err == nil {
+		if reason == "" {
+			return resultValid
+		}
+		return string(reason)
+	}
 	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
 		return resultThrottled
 	case errors.Is(err, guard.ErrUnavailable):
 		return resultUnavailable
-	case err != nil:
-		return "error"
-	case reason == "":
-		return resultValid
 	}
-	return string(reason)
+	return "error"
 }
 
 // countVerification, countChallenge and countRecovery record outcomes;
