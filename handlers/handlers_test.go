@@ -392,6 +392,7 @@ func TestBadInput(t *testing.T) {
 		{"array", "POST", "/generate/token", `[]`, "invalid_json", "", 400},
 		{"trailing data", "POST", "/generate/token", `{"secret":"` + secret + `"} {}`, "invalid_json", "", 400},
 		{"trailing garbage", "POST", "/verify/token", `{"secret":"` + secret + `","token":"123456"}x`, "invalid_json", "", 400},
+		{"trailing garbage past the decoder's buffer", "POST", "/verify/token", `{"secret":"` + secret + `","token":"123456"}` + strings.Repeat(" ", 5000) + "x", "invalid_json", "", 400},
 		{"secret not a string", "POST", "/generate/token", `{"secret":123}`, "invalid_parameter", "secret", 400},
 		{"digits not a number", "POST", "/generate/token", `{"secret":"` + secret + `","digits":"6"}`, "invalid_parameter", "digits", 400},
 		{"token a boolean", "POST", "/verify/token", `{"secret":"` + secret + `","token":true}`, "invalid_parameter", "token", 400},
@@ -457,6 +458,28 @@ func TestBadInput(t *testing.T) {
 			assert.NotEmpty(t, got.Detail)
 			assert.NotContains(t, got.Detail, secret, "a detail must never echo the secret")
 			assert.NotContains(t, got.Detail, "123456", "a detail must never echo the token")
+		})
+	}
+}
+
+// TestBodyWithoutLength: a chunked body, whose length is not known ahead,
+// is read to its end to find what follows the object.
+func TestBodyWithoutLength(t *testing.T) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0))
+	for _, tt := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"white space after", `{"secret":"JBSWY3DPEHPK3PXP"}` + strings.Repeat(" \n", 3000), http.StatusOK},
+		{"garbage after", `{"secret":"JBSWY3DPEHPK3PXP"}` + strings.Repeat(" ", 3000) + "{}", http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/generate/token", io.NopCloser(strings.NewReader(tt.body)))
+			req.ContentLength = -1
+			w := httptest.NewRecorder()
+			a.handler.ServeHTTP(w, req)
+			assert.Equal(t, tt.want, w.Code, w.Body.String())
 		})
 	}
 }
