@@ -1,6 +1,7 @@
 // Package handlers is the HTTP layer of the service: Gin routes that
-// translate requests into calls on package otp and its answers and errors
-// into JSON, and nothing else.
+// translate requests into calls on the domain packages (otp, guard,
+// challenge, recovery), and their answers and errors into JSON, and
+// nothing else.
 package handlers
 
 import (
@@ -72,20 +73,20 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.ready)
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerUIFiles()))
 
-	api := r.Group("")
+	keyed := r.Group("")
 	if len(s.APIKeys) > 0 {
-		api.Use(requireAPIKey(s.APIKeys))
+		keyed.Use(requireAPIKey(s.APIKeys))
 	}
-	api.GET("/generate/secret", s.generateSecret)
-	api.POST("/generate/token", s.generateToken)
-	api.POST("/verify/token", s.verifyToken)
-	api.POST("/generate/qr", s.generateQR)
-	api.POST("/challenge", s.issueChallenge)
-	api.POST("/challenge/verify", s.verifyChallenge)
-	api.POST("/generate/recovery-codes", s.generateRecoveryCodes)
-	api.POST("/verify/recovery-code", s.verifyRecoveryCode)
+	keyed.GET("/generate/secret", s.generateSecret)
+	keyed.POST("/generate/token", s.generateToken)
+	keyed.POST("/verify/token", s.verifyToken)
+	keyed.POST("/generate/qr", s.generateQR)
+	keyed.POST("/challenge", s.issueChallenge)
+	keyed.POST("/challenge/verify", s.verifyChallenge)
+	keyed.POST("/generate/recovery-codes", s.generateRecoveryCodes)
+	keyed.POST("/verify/recovery-code", s.verifyRecoveryCode)
 
-	legacy := api.Group("/auth")
+	legacy := keyed.Group("/auth")
 	legacy.GET("/generate/secret/:encoding/:length", s.legacyGenerateSecret)
 	legacy.POST("/generate/token/:encoding", s.legacyGenerateToken)
 	legacy.POST("/verify/token/:encoding", s.legacyVerifyToken)
