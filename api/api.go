@@ -272,8 +272,13 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	return ErrTokenType
 }
 
-// MarshalJSON writes the token as a string.
-func (t Token) MarshalJSON() ([]byte, error) { return json.Marshal(t.text) }
+// MarshalJSON writes the token as it came: a string, or a number.
+func (t Token) MarshalJSON() ([]byte, error) {
+	if t.number && isDigits(t.text) {
+		return []byte(t.text), nil
+	}
+	return json.Marshal(t.text)
+}
 
 // TokenOf returns a Token holding s, as if sent as a JSON string.
 func TokenOf(s string) Token { return Token{text: s} }
