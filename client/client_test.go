@@ -3,11 +3,9 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,44 +17,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/api"
-	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client"
-	"github.com/acme/totp/guard"
-	"github.com/acme/totp/handlers"
-	"github.com/acme/totp/recovery"
+	"github.com/acme/totp/internal/apitest"
 )
 
 // startService serves the real router until the test ends.
 func startService(tb testing.TB, now time.Time, apiKeys ...string) *httptest.Server {
 	tb.Helper()
-	srv, err := newService(now, apiKeys...)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	srv := newService(now, apiKeys...)
 	tb.Cleanup(srv.Close)
 	return srv
 }
 
 // newService serves the real router, on a fixed clock, as main wires it.
-func newService(now time.Time, apiKeys ...string) (*httptest.Server, error) {
+func newService(now time.Time, apiKeys ...string) *httptest.Server {
 	gin.SetMode(gin.ReleaseMode)
-	clock := func() time.Time { return now }
-	store := guard.NewMemory(clock, 0)
-	challenges, err := challenge.New([][]byte{bytes.Repeat([]byte{1}, challenge.KeyLen)}, store, clock, rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	s := &handlers.Server{
-		Now:        clock,
-		Random:     rand.Reader,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Verifier:   &guard.Verifier{Store: store, Key: []byte("client test key"), MaxFailures: 5, FailureWindow: 5 * time.Minute},
-		Challenges: challenges,
-		Recovery:   &recovery.Service{Store: store, MaxFailures: 5, FailureWindow: 5 * time.Minute},
-		APIKeys:    apiKeys,
-		Version:    "test",
-	}
-	return httptest.NewServer(s.Handler()), nil
+	s := apitest.NewServer(func() time.Time { return now }, io.Discard)
+	s.APIKeys = apiKeys
+	return httptest.NewServer(s.Handler())
 }
 
 func TestEveryEndpoint(t *testing.T) {

@@ -20,7 +20,7 @@ func authenticator(c *client.Client, secret string) string {
 // authenticator app, then a first code to prove the app has it. It stores
 // the secret and the step.
 func Example_signUp() {
-	srv, _ := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
+	srv := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
 	defer srv.Close()
 	ctx := context.Background()
 	c, _ := client.New(srv.URL)
@@ -43,7 +43,7 @@ func Example_signUp() {
 // A login service checks the code Alice typed, sending the step it stored
 // last time so that no code is accepted twice even without the guard.
 func Example_login() {
-	srv, _ := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
+	srv := newService(time.Unix(1_700_000_000, 0)) // the TOTP service
 	defer srv.Close()
 	ctx := context.Background()
 	c, _ := client.New(srv.URL)

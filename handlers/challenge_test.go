@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/api"
-	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 )
 
 func TestChallengeFlow(t *testing.T) {
@@ -68,10 +68,7 @@ func TestChallengeAttemptLimitOverHTTP(t *testing.T) {
 }
 
 func TestChallengesNeedTheGuard(t *testing.T) {
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(s *handlers.Server) { s.Verifier.Store = nil })
-	// Rebuilt without a store, as main wires it with GUARD=off.
-	a.server.Challenges = mustChallenges(t, a, nil)
-	a.handler = a.server.Handler()
+	a := newAPI(t, time.Unix(1_700_000_000, 0), apitest.WithoutGuard)
 	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"a"}`))
 	w := a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": iss.Challenge, "code": iss.Code, "subject": "a"}))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)

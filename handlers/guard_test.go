@@ -17,6 +17,7 @@ import (
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -178,7 +179,7 @@ func TestAfterStepOverHTTP(t *testing.T) {
 
 func TestGuardOffAcceptsReuse(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	a := newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = nil })
+	a := newAPI(t, now, apitest.WithoutGuard)
 	for range 2 {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now)}))
 		assert.True(t, decode[api.VerifyResponse](t, w).Valid)

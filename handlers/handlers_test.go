@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,19 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"crypto/rand"
-
 	"github.com/gin-gonic/gin"
 	potp "github.com/pquerna/otp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/api"
-	"github.com/acme/totp/challenge"
-	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/otp"
-	"github.com/acme/totp/recovery"
 )
 
 func TestMain(m *testing.M) {
@@ -34,7 +29,7 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-// testAPI is a Server as main wires it by default (guard on, in memory), on a
+// testAPI is a Server as main wires it by default (see apitest), on a
 // settable clock, whose log lines are kept for inspection.
 type testAPI struct {
 	handler http.Handler
@@ -60,33 +55,12 @@ func (a *testAPI) advance(d time.Duration) {
 func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Server)) *testAPI {
 	t.Helper()
 	a := &testAPI{now: now, logs: new(bytes.Buffer)}
-	a.server = &handlers.Server{
-		Now:    a.Now,
-		Random: rand.Reader,
-		Log:    slog.New(slog.NewJSONHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Verifier: &guard.Verifier{
-			Store:         guard.NewMemory(a.Now, 0),
-			Key:           []byte("handler tests' fingerprint key"),
-			MaxFailures:   5,
-			FailureWindow: 5 * time.Minute,
-		},
-	}
-	a.server.Challenges = mustChallenges(t, a, a.server.Verifier.Store)
-	a.server.Recovery = &recovery.Service{Store: a.server.Verifier.Store, MaxFailures: 5, FailureWindow: 5 * time.Minute}
-	a.server.Metrics = handlers.NewMetrics()
-	a.server.Version = "v9.9.9-test"
+	a.server = apitest.NewServer(a.Now, a.logs)
 	for _, f := range change {
 		f(a.server)
 	}
 	a.handler = a.server.Handler()
 	return a
-}
-
-func mustChallenges(t testing.TB, a *testAPI, store guard.Store) *challenge.Service {
-	t.Helper()
-	s, err := challenge.New([][]byte{bytes.Repeat([]byte{7}, challenge.KeyLen)}, store, a.Now, rand.Reader)
-	require.NoError(t, err)
-	return s
 }
 
 func (a *testAPI) do(t testing.TB, method, url, body string) *httptest.ResponseRecorder {
@@ -528,7 +502,7 @@ func TestHealthAndSwagger(t *testing.T) {
 	a := newAPI(t, time.Now())
 	w := a.do(t, http.MethodGet, "/healthz", "")
 	assert.Equal(t, http.StatusOK, w.Code)
-	assert.JSONEq(t, `{"status":"ok","version":"v9.9.9-test"}`, w.Body.String())
+	assert.JSONEq(t, `{"status":"ok","version":"test"}`, w.Body.String())
 
 	w = a.do(t, http.MethodGet, "/", "")
 	assert.Equal(t, http.StatusFound, w.Code)
