@@ -283,6 +283,15 @@ func newVerifier(cfg config, log *slog.Logger) (*guard.Verifier, func(), error) 
 	return v, func() { client.Close() }, nil
 }
 
+// accessWriter is where access lines go: w, unless the log level is above
+// info, the level they would have as slog records.
+func accessWriter(level slog.Level, w io.Writer) io.Writer {
+	if level > slog.LevelInfo {
+		return nil
+	}
+	return w
+}
+
 // loopback reports whether addr listens on loopback only.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -346,6 +355,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Now:        time.Now,
 		Random:     rand.Reader,
 		Log:        log,
+		Access:     accessWriter(cfg.logLevel, logOut),
 		Verifier:   verifier,
 		Challenges: challenges,
 		Recovery:   &recovery.Service{Store: verifier.Store, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow},

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,14 +21,59 @@ import (
 type Metrics struct {
 	registry *prometheus.Registry
 
-	requests *prometheus.CounterVec   // route, method, code
-	duration *prometheus.HistogramVec // route, method
+	requests *children[requestLabels, requestCollectors]
 
-	verifications          *prometheus.CounterVec // result
+	verifications          *children[string, prometheus.Counter] // by result
 	challengesIssued       prometheus.Counter
-	challengeVerifications *prometheus.CounterVec // result
+	challengeVerifications *children[string, prometheus.Counter] // by result
 	recoveryGenerated      prometheus.Counter
-	recoveryVerifications  *prometheus.CounterVec // result
+	recoveryVerifications  *children[string, prometheus.Counter] // by result
+}
+
+// requestLabels are a request's labels; the duration has no code.
+type requestLabels struct {
+	route, method string
+	code          int
+}
+
+type requestCollectors struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// children caches a vector's children by their labels: WithLabelValues
+// hashes every label value on every call, which showed in the profile of
+// the verify route. Labels are bounded sets, and so is the cache.
+type children[K comparable, C any] struct {
+	mu   sync.RWMutex
+	m    map[K]C
+	make func(K) C
+}
+
+func newChildren[K comparable, C any](make func(K) C) *children[K, C] {
+	return &children[K, C]{m: map[K]C{}, make: make}
+}
+
+func (c *children[K, C]) get(k K) C {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v
+	}
+	v = c.make(k)
+	c.m[k] = v
+	return v
+}
+
+// counters caches vec's children by their one label.
+func counters(vec *prometheus.CounterVec) *children[string, prometheus.Counter] {
+	return newChildren(func(label string) prometheus.Counter { return vec.WithLabelValues(label) })
 }
 
 // Result labels beyond the guard's reasons.
@@ -39,47 +86,56 @@ const (
 // NewMetrics registers every collector, the Go runtime's and the process's
 // among them, on a new registry.
 func NewMetrics() *Metrics {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "http_requests_total",
+		Help: "HTTP requests by route template, method and status code.",
+	}, []string{"route", "method", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "http_request_duration_seconds",
+		Help:    "HTTP request latency by route template and method.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"route", "method"})
+	verifications := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_verifications_total",
+		Help: "TOTP verifications by result.",
+	}, []string{"result"})
+	challengeVerifications := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_challenge_verifications_total",
+		Help: "Email and SMS challenge verifications by result.",
+	}, []string{"result"})
+	recoveryVerifications := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_recovery_verifications_total",
+		Help: "Recovery code verifications by result.",
+	}, []string{"result"})
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "http_requests_total",
-			Help: "HTTP requests by route template, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "http_request_duration_seconds",
-			Help:    "HTTP request latency by route template and method.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
-		}, []string{"route", "method"}),
-		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "totp_verifications_total",
-			Help: "TOTP verifications by result.",
-		}, []string{"result"}),
+		requests: newChildren(func(l requestLabels) requestCollectors {
+			return requestCollectors{
+				count:    requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.code)),
+				duration: duration.WithLabelValues(l.route, l.method),
+			}
+		}),
+		verifications: counters(verifications),
 		challengesIssued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "totp_challenges_issued_total",
 			Help: "Email and SMS challenges issued.",
 		}),
-		challengeVerifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "totp_challenge_verifications_total",
-			Help: "Email and SMS challenge verifications by result.",
-		}, []string{"result"}),
+		challengeVerifications: counters(challengeVerifications),
 		recoveryGenerated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "totp_recovery_codes_generated_total",
 			Help: "Recovery codes generated.",
 		}),
-		recoveryVerifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "totp_recovery_verifications_total",
-			Help: "Recovery code verifications by result.",
-		}, []string{"result"}),
+		recoveryVerifications: counters(recoveryVerifications),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.verifications, m.challengesIssued,
-		m.challengeVerifications, m.recoveryGenerated, m.recoveryVerifications,
+		requests, duration, verifications, m.challengesIssued,
+		challengeVerifications, m.recoveryGenerated, recoveryVerifications,
 	)
 	// Every result from the start, so dashboards see zeros, not gaps.
 	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable} {
-		m.verifications.WithLabelValues(r)
+		m.verifications.get(r)
 	}
 	return m
 }
@@ -98,15 +154,15 @@ var knownMethods = map[string]string{
 
 // observe counts and times every request under its route template.
 func (m *Metrics) observe(c *gin.Context) {
-	timer := prometheus.NewTimer(nil)
+	start := time.Now()
 	c.Next()
 	method, ok := knownMethods[c.Request.Method]
 	if !ok {
 		method = "other"
 	}
-	r := route(c)
-	m.requests.WithLabelValues(r, method, strconv.Itoa(c.Writer.Status())).Inc()
-	m.duration.WithLabelValues(r, method).Observe(timer.ObserveDuration().Seconds())
+	r := m.requests.get(requestLabels{route: route(c), method: method, code: c.Writer.Status()})
+	r.count.Inc()
+	r.duration.Observe(time.Since(start).Seconds())
 }
 
 // result is the label of a verification's outcome.
@@ -131,19 +187,19 @@ func result(reason guard.Reason, err error) string {
 // a nil *Metrics records nothing.
 func (m *Metrics) countVerification(reason guard.Reason, err error) {
 	if m != nil {
-		m.verifications.WithLabelValues(result(reason, err)).Inc()
+		m.verifications.get(result(reason, err)).Inc()
 	}
 }
 
 func (m *Metrics) countChallengeVerification(reason guard.Reason, err error) {
 	if m != nil {
-		m.challengeVerifications.WithLabelValues(result(reason, err)).Inc()
+		m.challengeVerifications.get(result(reason, err)).Inc()
 	}
 }
 
 func (m *Metrics) countRecoveryVerification(reason guard.Reason, err error) {
 	if m != nil {
-		m.recoveryVerifications.WithLabelValues(result(reason, err)).Inc()
+		m.recoveryVerifications.get(result(reason, err)).Inc()
 	}
 }
 

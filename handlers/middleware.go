@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/acme/totp/api"
 	"github.com/gin-gonic/gin"
@@ -43,7 +41,7 @@ func (r *requestIDs) next() string {
 // and makes one otherwise, so log lines can be joined across services.
 func requestID(ids *requestIDs) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
+		id := header(c, "X-Request-Id")
 		if !validRequestID(id) {
 			id = ids.next()
 		}
@@ -52,6 +50,16 @@ func requestID(ids *requestIDs) gin.HandlerFunc {
 		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Next()
 	}
+}
+
+// header is the request's first value of the header named by key, which
+// must be in canonical form: GetHeader would canonicalise, and allocate, on
+// every call.
+func header(c *gin.Context, key string) string {
+	if v := c.Request.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func validRequestID(id string) bool {
@@ -80,28 +88,6 @@ func route(c *gin.Context) string {
 		return r
 	}
 	return "unmatched"
-}
-
-// accessLog writes one structured line per request, stamped with its
-// start: no query, no body. It builds the record itself, without the
-// caller's program counter that Logger.Info would look up for every line,
-// and with no more attributes than a Record holds without allocating.
-func (s *Server) accessLog(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	ctx := c.Request.Context()
-	if !s.Log.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	r := slog.NewRecord(start, slog.LevelInfo, "request", 0)
-	r.AddAttrs(
-		slog.String("method", c.Request.Method),
-		slog.String("route", route(c)),
-		slog.Int("status", c.Writer.Status()),
-		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String("request_id", requestIDOf(c)),
-	)
-	_ = s.Log.Handler().Handle(ctx, r)
 }
 
 // recover turns a panic into a logged 500 problem; the panic value is not
@@ -147,9 +133,9 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		digests[i] = sha256.Sum256([]byte(k))
 	}
 	return func(c *gin.Context) {
-		given := c.GetHeader("X-API-Key")
+		given := header(c, "X-Api-Key")
 		if given == "" {
-			if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
+			if bearer, ok := strings.CutPrefix(header(c, "Authorization"), "Bearer "); ok {
 				given = strings.TrimSpace(bearer)
 			}
 		}

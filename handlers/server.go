@@ -29,9 +29,12 @@ type Server struct {
 	Now func() time.Time
 	// Random is where new secrets come from: crypto/rand.Reader outside tests.
 	Random io.Reader
-	// Log receives one access line per request and unexpected errors.
-	// Secrets, tokens and bodies are never logged.
+	// Log receives unexpected errors. Secrets, tokens and bodies are
+	// never logged.
 	Log *slog.Logger
+	// Access, when set, receives one JSON line per request, in the shape
+	// of Log's JSON lines, one Write per line from many goroutines at once.
+	Access io.Writer
 	// Verifier checks codes; its Store is nil when the guard is off.
 	Verifier *guard.Verifier
 	// Challenges issues and checks email and SMS codes.
@@ -53,7 +56,10 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID(newRequestIDs()), s.accessLog)
+	r.Use(requestID(newRequestIDs()))
+	if s.Access != nil {
+		r.Use(s.accessLog)
+	}
 	if s.Metrics != nil {
 		r.Use(s.Metrics.observe)
 		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/acme/totp/challenge"
@@ -26,17 +27,19 @@ const (
 var ChallengeKey = bytes.Repeat([]byte{7}, challenge.KeyLen)
 
 // NewServer returns a Server on the clock now, logging JSON to log at
-// debug level. Change its fields before calling Handler.
+// debug level, access lines included. Change its fields before calling Handler.
 func NewServer(now func() time.Time, log io.Writer) *handlers.Server {
 	store := guard.NewMemory(now, 0)
 	challenges, err := challenge.New([][]byte{ChallengeKey}, store, now, rand.Reader)
 	if err != nil {
 		panic(err) // ChallengeKey has the right length
 	}
+	log = &lockedWriter{w: log}
 	return &handlers.Server{
 		Now:    now,
 		Random: rand.Reader,
 		Log:    slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Access: log,
 		Verifier: &guard.Verifier{
 			Store:         store,
 			Key:           []byte("test fingerprint key"),
@@ -60,4 +63,17 @@ func WithoutGuard(s *handlers.Server) {
 		panic(err)
 	}
 	s.Challenges = challenges
+}
+
+// lockedWriter lets the error log and the access lines, each written from
+// many requests at once, share one writer, as main's batched writer does.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
