@@ -522,8 +522,19 @@ func TestHealthAndSwagger(t *testing.T) {
 		assert.Equal(t, asset.contentType, w.Header().Get("Content-Type"), asset.path)
 		assert.Contains(t, w.Body.String(), asset.contains, asset.path)
 	}
-	w = a.do(t, http.MethodGet, "/swagger/nope.js", "")
-	assert.Equal(t, http.StatusNotFound, w.Code)
+	w = a.do(t, http.MethodGet, "/swagger/swagger-initializer.js", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), `url: "doc.json"`, "Swagger UI must load this service's spec, not the petstore")
+
+	w = a.do(t, http.MethodGet, "/swagger/", "")
+	assert.Equal(t, http.StatusFound, w.Code)
+	assert.Equal(t, "/swagger/index.html", w.Header().Get("Location"))
+
+	for _, path := range []string{"/swagger/nope.js", "/swagger/../main.go", "/swagger/%2e%2e/go.mod", "/swagger/dist"} {
+		w = a.do(t, http.MethodGet, path, "")
+		assert.Equal(t, http.StatusNotFound, w.Code, path)
+		assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"), path)
+	}
 
 	w = a.do(t, http.MethodGet, "/swagger/doc.json", "")
 	require.Equal(t, http.StatusOK, w.Code)

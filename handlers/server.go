@@ -11,15 +11,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/recovery"
-
-	// The generated spec registers itself with swag for /swagger/doc.json.
-	_ "github.com/acme/totp/docs"
 )
 
 // Server holds what the handlers depend on. Its zero value is not usable:
@@ -77,7 +73,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
 	r.GET("/healthz", s.health)
 	r.GET("/readyz", s.ready)
-	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerUIFiles()))
+	r.GET("/swagger/*file", swaggerUI)
 
 	keyed := r.Group("")
 	if len(s.APIKeys) > 0 {
