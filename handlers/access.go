@@ -8,25 +8,32 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// accessLog writes one JSON line per request to s.Access, stamped with the
-// request's start: method, route template, status, latency and request ID;
-// no query, no body. The line is built by hand, in the shape of Log's JSON
-// lines, because log/slog's JSON handler cost more per request than the
-// verification it records (see the package's BenchmarkAccessLine).
-func (s *Server) accessLog(c *gin.Context) {
+// observe times each request, then counts it in s.Metrics and writes its
+// access line to s.Access: method, route template, status, latency and
+// request ID, stamped with the request's start; no query, no body.
+func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	buf := accessBuffers.Get().(*[]byte)
-	*buf = appendAccessLine((*buf)[:0], start, c.Request.Method, route(c), c.Writer.Status(), time.Since(start), requestIDOf(c))
-	_, _ = s.Access.Write(*buf)
-	accessBuffers.Put(buf)
+	elapsed := time.Since(start)
+	route, status := route(c), c.Writer.Status()
+	if s.Metrics != nil {
+		s.Metrics.countRequest(route, c.Request.Method, status, elapsed)
+	}
+	if s.Access != nil {
+		buf := accessBuffers.Get().(*[]byte)
+		*buf = appendAccessLine((*buf)[:0], start, c.Request.Method, route, status, elapsed, requestIDOf(c))
+		_, _ = s.Access.Write(*buf)
+		accessBuffers.Put(buf)
+	}
 }
 
 var accessBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendAccessLine appends the JSON line log/slog's JSON handler would
 // write for Info("request", "method", method, ...): the same keys, order and
-// time format, so both kinds of line parse alike.
+// time format, so both kinds of line parse alike. It is built by hand
+// because the JSON handler cost more per request than the verification
+// the line records (BenchmarkAccessLine).
 func appendAccessLine(b []byte, start time.Time, method, route string, status int, latency time.Duration, requestID string) []byte {
 	b = append(b, `{"time":"`...)
 	b = start.AppendFormat(b, time.RFC3339Nano)
@@ -50,6 +57,10 @@ func appendAccessLine(b []byte, start time.Time, method, route string, status in
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	if plainJSON(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
@@ -63,4 +74,14 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -152,17 +151,16 @@ var knownMethods = map[string]string{
 	http.MethodOptions: http.MethodOptions,
 }
 
-// observe counts and times every request under its route template.
-func (m *Metrics) observe(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	method, ok := knownMethods[c.Request.Method]
-	if !ok {
+// countRequest counts and times one request under its route template.
+func (m *Metrics) countRequest(route, method string, status int, elapsed time.Duration) {
+	if known, ok := knownMethods[method]; ok {
+		method = known
+	} else {
 		method = "other"
 	}
-	r := m.requests.get(requestLabels{route: route(c), method: method, code: c.Writer.Status()})
+	r := m.requests.get(requestLabels{route: route, method: method, code: status})
 	r.count.Inc()
-	r.duration.Observe(time.Since(start).Seconds())
+	r.duration.Observe(elapsed.Seconds())
 }
 
 // result is the label of a verification's outcome.

@@ -119,8 +119,9 @@ func securityHeaders(c *gin.Context) {
 // Shared header values: net/http only reads them, and Add or Set replace
 // rather than write into a one-element slice.
 var (
-	nosniff = []string{"nosniff"}
-	noStore = []string{"no-store"}
+	nosniff         = []string{"nosniff"}
+	noStore         = []string{"no-store"}
+	jsonContentType = []string{"application/json; charset=utf-8"}
 )
 
 // requireAPIKey refuses requests without one of keys, sent as X-API-Key or

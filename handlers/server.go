@@ -53,11 +53,10 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	r.Use(requestID(newRequestIDs()))
-	if s.Access != nil {
-		r.Use(s.accessLog)
+	if s.Metrics != nil || s.Access != nil {
+		r.Use(s.observe)
 	}
 	if s.Metrics != nil {
-		r.Use(s.Metrics.observe)
 		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
 	}
 	r.Use(s.recover, securityHeaders)
