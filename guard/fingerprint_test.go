@@ -13,7 +13,7 @@ import (
 	"github.com/acme/totp/otp"
 )
 
-// TestFingerprintIsHMACSHA256 holds the stack-buffer HMAC to crypto/hmac's.
+// TestFingerprintIsHMACSHA256 holds the fingerprint to crypto/hmac's HMAC.
 func TestFingerprintIsHMACSHA256(t *testing.T) {
 	tests := []struct {
 		name   string

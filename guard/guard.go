@@ -9,6 +9,7 @@ package guard
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acme/totp/internal/hmackey"
 	"github.com/acme/totp/otp"
 )
 
@@ -95,8 +97,8 @@ type Verifier struct {
 	MaxFailures   int
 	FailureWindow time.Duration
 
-	pads       sync.Once
-	ipad, opad [sha256.BlockSize]byte // Key padded for HMAC (RFC 2104)
+	macOnce sync.Once
+	mac     hmackey.Key // HMAC-SHA256 under Key, its pads hashed once
 }
 
 // Attempt is one verification.
@@ -202,35 +204,24 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 // HMAC-SHA256 under the deployment's key over the algorithm, period,
 // digits and secret bytes. Two encodings of one secret are one fingerprint;
 // the same bytes under other parameters are another, since their codes
-// differ. It is computed on stack buffers, as otp computes codes: hmac.New
-// would allocate five times per verification.
+// differ. The key's padded blocks are hashed once per Verifier, and the
+// message is built on the stack: hmac.New would allocate five times per
+// verification.
 func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
-	v.pads.Do(func() {
-		key := v.Key
-		if len(key) > sha256.BlockSize {
-			sum := sha256.Sum256(key)
-			key = sum[:]
-		}
-		copy(v.ipad[:], key)
-		copy(v.opad[:], key)
-		for i := range v.ipad {
-			v.ipad[i] ^= 0x36
-			v.opad[i] ^= 0x5c
+	v.macOnce.Do(func() {
+		var err error
+		if v.mac, err = hmackey.New(crypto.SHA256, v.Key); err != nil {
+			panic(err) // SHA-256 is supported
 		}
 	})
-	var msg [sha256.BlockSize + len(otp.SHA512) + 5 + otp.MaxKeyLen]byte
-	n := copy(msg[:], v.ipad[:])
-	n += copy(msg[n:], p.Algorithm)
+	var msg [len(otp.SHA512) + 5 + otp.MaxKeyLen]byte
+	n := copy(msg[:], p.Algorithm)
 	binary.BigEndian.PutUint32(msg[n:], uint32(p.Period))
 	msg[n+4] = byte(p.Digits)
 	n += 5
 	n += copy(msg[n:], secret)
-	inner := sha256.Sum256(msg[:n])
-
-	n = copy(msg[:], v.opad[:])
-	n += copy(msg[n:], inner[:])
-	sum := sha256.Sum256(msg[:n])
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(v.mac.Sum(sum[:0], msg[:n]))
 }
 
 // Ready reports whether the guard can record uses: always, when it is off.

@@ -228,5 +228,35 @@ func TestAgreesWithPquerna(t *testing.T) {
 		m, err := key.Verify(want, at, 0)
 		require.NoError(t, err)
 		require.True(t, m.Valid, "case %d", i)
+
+		// The window's codes come from hashed pad states (hmackey), not
+		// from value: pquerna's code some steps away must match there.
+		skew := 1 + rng.IntN(3)
+		drift := rng.IntN(2*skew+1) - skew
+		away, err := totp.GenerateCodeCustom(base32.StdEncoding.EncodeToString(secret), at.Add(time.Duration(drift*p.Period)*time.Second), totp.ValidateOpts{
+			Period: uint(p.Period), Digits: potp.Digits(p.Digits), Algorithm: algs[alg],
+		})
+		require.NoError(t, err)
+		m, err = key.Verify(away, at, skew)
+		require.NoError(t, err)
+		require.True(t, m.Valid, "case %d: drift %d, skew %d", i, drift, skew)
+		require.Equal(t, int64(drift), m.Drift, "case %d", i)
+	}
+}
+
+// TestVerifyAllocatesNothing: a Key and a verification over a window live
+// on the stack, whatever the algorithm.
+func TestVerifyAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector; .ci/run runs this without it")
+	}
+	for _, alg := range otp.Algorithms {
+		p := otp.DefaultParams
+		p.Algorithm = alg
+		allocs := testing.AllocsPerRun(100, func() {
+			key, _ := otp.NewKey(rfcSeeds[alg], p)
+			_, _ = key.Verify("000000", time.Unix(1_700_000_000, 0), 1)
+		})
+		assert.Zero(t, allocs, alg)
 	}
 }

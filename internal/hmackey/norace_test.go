@@ -1,0 +1,5 @@
+//go:build !race
+
+package hmackey_test
+
+const raceEnabled = false
