@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/acme/totp/api"
 	"github.com/gin-gonic/gin"
@@ -23,25 +24,50 @@ const MaxBodyBytes = 64 << 10
 // trailing data, no more than MaxBodyBytes. Its Problems never quote the
 // body, which may hold a secret.
 func decodeJSON(c *gin.Context, dst any) *api.Problem {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	buf := bodyBuffers.Get().(*[]byte)
+	defer bodyBuffers.Put(buf)
+	body, err := readBody(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes), (*buf)[:0])
+	*buf = body[:0]
+	if err != nil {
+		return jsonProblem(err)
+	}
+	if decodeFlat(body, dst) {
+		return nil
+	}
+	return decodeStrict(body, dst)
+}
+
+// decodeStrict decodes body into dst with encoding/json, refusing unknown
+// fields and anything after the object.
+func decodeStrict(body []byte, dst any) *api.Problem {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
 	// Only white space may follow the object.
-	rest := io.MultiReader(dec.Buffered(), body)
-	var buf [64]byte
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
+		return badRequest(api.CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+// bodyBuffers hold request bodies while they are decoded.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// readBody appends all of r to b.
+func readBody(r io.Reader, b []byte) ([]byte, error) {
 	for {
-		n, err := rest.Read(buf[:])
-		if len(bytes.TrimLeft(buf[:n], " \t\r\n")) > 0 {
-			return badRequest(api.CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
 		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
 		if errors.Is(err, io.EOF) {
-			return nil
+			return b, nil
 		}
 		if err != nil {
-			return jsonProblem(err)
+			return b, err
 		}
 	}
 }
