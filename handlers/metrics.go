@@ -44,13 +44,13 @@ type requestCollectors struct {
 // hashes every label value on every call, which showed in the profile of
 // the verify route. Labels are bounded sets, and so is the cache.
 type children[K comparable, C any] struct {
-	mu   sync.RWMutex
-	m    map[K]C
-	make func(K) C
+	mu       sync.RWMutex
+	m        map[K]C
+	newChild func(K) C
 }
 
-func newChildren[K comparable, C any](make func(K) C) *children[K, C] {
-	return &children[K, C]{m: map[K]C{}, make: make}
+func newChildren[K comparable, C any](newChild func(K) C) *children[K, C] {
+	return &children[K, C]{m: map[K]C{}, newChild: newChild}
 }
 
 func (c *children[K, C]) get(k K) C {
@@ -65,7 +65,7 @@ func (c *children[K, C]) get(k K) C {
 	if v, ok := c.m[k]; ok {
 		return v
 	}
-	v = c.make(k)
+	v = c.newChild(k)
 	c.m[k] = v
 	return v
 }
