@@ -93,7 +93,9 @@ func TestMain(m *testing.M) {
 
 // startBinary builds the service, starts it on a free loopback port and
 // returns its base URL and the running command.
-func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, *bytes.Buffer) {
+// startBinary starts the service on a free port and returns its base URL,
+// its process, and its log, which is whole once the process has exited.
+func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, func() string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -115,12 +117,17 @@ func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, *bytes.Buffer)
 		logs.Write(append(lines.Bytes(), '\n'))
 		require.NoError(t, json.Unmarshal(lines.Bytes(), &first))
 	}
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		for lines.Scan() {
 			logs.Write(append(lines.Bytes(), '\n'))
 		}
 	}()
-	return "http://" + first.Addr, cmd, logs
+	return "http://" + first.Addr, cmd, func() string {
+		<-ended
+		return logs.String()
+	}
 }
 
 func post(t *testing.T, url string, body any, into any) *http.Response {
@@ -139,7 +146,7 @@ func post(t *testing.T, url string, body any, into any) *http.Response {
 // TestBinaryEndToEnd walks the whole flow against the real binary over TCP,
 // then stops it with SIGTERM while a request is in flight.
 func TestBinaryEndToEnd(t *testing.T) {
-	base, cmd, _ := startBinary(t)
+	base, cmd, logs := startBinary(t)
 
 	resp, err := http.Get(base + "/generate/secret?account=e2e%40example.com&issuer=Acme&qr=128")
 	require.NoError(t, err)
@@ -232,6 +239,30 @@ func TestBinaryEndToEnd(t *testing.T) {
 	// Nothing answers any more, and the healthcheck says so.
 	_, err = exec.Command(cmd.Path, "healthcheck", "-addr", addr).CombinedOutput()
 	assert.Error(t, err)
+
+	// Every log line is JSON; each request left an access line; the last
+	// line says the service stopped; no secret or code was logged.
+	type line struct {
+		Level, Msg, Method, Route string
+		Status                    int
+	}
+	var access []line
+	var last line
+	for _, l := range strings.Split(strings.TrimSpace(logs()), "\n") {
+		last = line{}
+		require.NoError(t, json.Unmarshal([]byte(l), &last), l)
+		if last.Msg == "request" {
+			access = append(access, last)
+			assert.Regexp(t, `"request_id":"[0-9a-f]{24}"`, l)
+		}
+	}
+	assert.Equal(t, "stopped", last.Msg)
+	assert.Contains(t, access, line{Level: "INFO", Msg: "request", Method: "POST", Route: "/verify/token", Status: 200})
+	assert.Contains(t, access, line{Level: "INFO", Msg: "request", Method: "POST", Route: "/verify/token", Status: 400})
+	assert.Len(t, access, 7, "secret, token, two verifications, the scrape, the healthcheck and the request in flight")
+	for _, secret := range []string{secret.Secret, token.Token, "e2e"} {
+		assert.NotContains(t, logs(), secret)
+	}
 }
 
 func TestVersion(t *testing.T) {
