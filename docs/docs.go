@@ -6,7 +6,7 @@
 // Only swagger.json and swagger.yaml are generated; this file embeds the
 // first. The service does not import package swag at run time: swag's root
 // package is its parser, and linking it would bring go/types,
-// golang.org/x/tools and some 130 other packages into the binary.
+// golang.org/x/tools and some 60 more packages into the binary.
 package docs
 
 import _ "embed"
