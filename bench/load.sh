@@ -91,3 +91,9 @@ for label in "guard off" "guard on, 100k secrets"; do
     "$(cut -d'|' -f1,6 "$ratios" | grep -F "$label|" | cut -d'|' -f2 | sort -n | tail -1)"
 done
 echo "(raw: $results; wrk output: $out/*.wrk)"
+
+# A run that answered anything but 200, or nothing, measured nothing.
+if ! awk '$6 > 0 || $2 == 0 { bad = 1 } END { exit bad }' <(sed 's/ \+/ /g' "$results"); then
+  echo "some runs answered errors or nothing: see $out/*.log and $out/*.wrk" >&2
+  exit 1
+fi
