@@ -73,9 +73,6 @@ func (k *Key) Sum(dst, msg []byte) []byte {
 	return sum(k.hash, k.outer[:k.n], sum(k.hash, k.inner[:k.n], msg, inner[:0]), dst)
 }
 
-// Size is the length of a MAC: the hash's size.
-func (k *Key) Size() int { return k.hash.Size() }
-
 // save hashes block from the start and appends the encoded state to dst.
 // The standard hashes cannot fail to encode their state.
 func save(h crypto.Hash, dst, block []byte) []byte {

@@ -47,7 +47,6 @@ func TestAgreesWithCryptoHMAC(t *testing.T) {
 				want := hmac.New(h.new, secret)
 				want.Write(msg)
 				require.Equal(t, want.Sum(nil), k.Sum(nil, msg), "key of %d bytes, message of %d", keyLen, len(msg))
-				require.Equal(t, h.hash.Size(), k.Size())
 			}
 		})
 	}
