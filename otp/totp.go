@@ -99,13 +99,13 @@ func (p Params) Remaining(t time.Time) int {
 }
 
 // Key is a decoded secret with its parameters: the thing codes are made
-// from. It holds the HMAC key already padded (RFC 2104), so each code costs
-// two hashes over stack buffers and no allocation; hmac.New would cost five
-// allocations per Key and an interface call per write.
+// from. It holds the HMAC key as RFC 2104 pads it to a block, so each code
+// costs two hashes over stack buffers and no allocation; hmac.New would
+// cost five allocations per Key and an interface call per write.
 type Key struct {
 	Params
-	blockSize  int
-	ipad, opad [sha512.BlockSize]byte
+	blockSize int
+	block     [sha512.BlockSize]byte // the key, zero-padded to blockSize
 }
 
 var (
@@ -129,10 +129,7 @@ func NewKey(secret []byte, p Params) (Key, error) {
 	if len(secret) > k.blockSize {
 		secret = p.Algorithm.sum(hashed[:0], secret)
 	}
-	var padded [sha512.BlockSize]byte
-	copy(padded[:], secret)
-	subtle.XORBytes(k.ipad[:k.blockSize], padded[:k.blockSize], ipadBytes)
-	subtle.XORBytes(k.opad[:k.blockSize], padded[:k.blockSize], opadBytes)
+	copy(k.block[:], secret)
 	return k, nil
 }
 
@@ -168,10 +165,10 @@ func (k *Key) value(counter uint64) uint32 {
 		mac [sha512.Size]byte
 	)
 	bs := k.blockSize
-	copy(buf[:bs], k.ipad[:bs])
+	subtle.XORBytes(buf[:bs], k.block[:bs], ipadBytes)
 	binary.BigEndian.PutUint64(buf[bs:], counter)
 	inner := k.Algorithm.sum(mac[:0], buf[:bs+8])
-	copy(buf[:bs], k.opad[:bs])
+	subtle.XORBytes(buf[:bs], k.block[:bs], opadBytes)
 	n := copy(buf[bs:], inner)
 	return k.truncate(k.Algorithm.sum(mac[:0], buf[:bs+n]))
 }
@@ -193,10 +190,7 @@ type window struct {
 }
 
 func (k *Key) window() window {
-	var key [sha512.BlockSize]byte
-	// The pads hold the key, zero-padded to a block as HMAC pads it.
-	subtle.XORBytes(key[:k.blockSize], k.ipad[:k.blockSize], ipadBytes)
-	mac, err := hmackey.New(k.Algorithm.hash(), key[:k.blockSize])
+	mac, err := hmackey.New(k.Algorithm.hash(), k.block[:k.blockSize])
 	if err != nil {
 		panic(err) // NewKey has checked the algorithm
 	}
