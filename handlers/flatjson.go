@@ -8,8 +8,8 @@ import (
 
 // decodeFlat decodes the plainest bodies of the token routes without
 // reflection, and reports false for anything else, which encoding/json
-// then decodes (and refuses) as before. encoding/json spent about as long
-// on a verify body as the rest of the request's own work put together.
+// then decodes (and refuses) as before. encoding/json took 1.8 us of a
+// verify request, more than its HMACs (BenchmarkDecodeVerify).
 // FuzzDecodeFlat holds the two to the same result on every input this
 // accepts.
 func decodeFlat(body []byte, dst any) bool {
