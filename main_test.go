@@ -427,3 +427,22 @@ func TestFleet(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, v.Valid)
 }
+
+func TestAccessWriterFollowsLogLevel(t *testing.T) {
+	var out bytes.Buffer
+	tests := []struct {
+		level slog.Level
+		want  bool
+	}{
+		{slog.LevelDebug, true},
+		{slog.LevelInfo, true},
+		{slog.LevelWarn, false},
+		{slog.LevelError, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			w := accessWriter(tt.level, &out)
+			assert.Equal(t, tt.want, w != nil)
+		})
+	}
+}
