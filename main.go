@@ -53,9 +53,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/acme/totp/challenge"
+	_ "github.com/acme/totp/docs" // the Swagger document gin-swagger serves
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
-	"github.com/acme/totp/recovery"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.0".
@@ -98,14 +98,30 @@ func buildVersion() string {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "totp:", err)
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		// Like every other line on stderr, the last one is JSON.
+		newLogger(os.Stderr, slog.LevelInfo).Error("totp stopped", "err", err.Error())
+		stop()
 		os.Exit(1)
 	}
 }
 
+// newLogger writes JSON lines to w, one write per line, as it logs them.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// redisLogger hands go-redis's messages (dial failures, pool warnings) to
+// slog, so they are JSON lines like the rest.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), "source", "go-redis")
+}
+
 // config is everything the service reads at start.
 type config struct {
+	help            bool
 	showVersion     bool
 	addr            string
 	logLevel        slog.Level
@@ -133,6 +149,8 @@ const minGuardKeyLen = 16
 // then to its default.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
+	// -h prints the usage for a person; errors are returned, and logged.
+	fs.SetOutput(io.Discard)
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -163,7 +181,12 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
 	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "base64 32-byte keys for email/SMS challenges, comma-separated: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
 	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+		cfg.help = true
+		return cfg, nil
+	} else if err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -247,17 +270,16 @@ func readAPIKeys(list, file string) ([]string, error) {
 	return keys, nil
 }
 
-// newVerifier builds the guard the configuration asks for.
-func newVerifier(cfg config, log *slog.Logger) (*guard.Verifier, func(), error) {
-	v := &guard.Verifier{Key: cfg.guardKey, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow}
+// newStore builds the guard store the configuration asks for: nil when
+// the guard is off. close releases it.
+func newStore(cfg config, log *slog.Logger) (store guard.Store, close func(), err error) {
 	switch {
 	case !cfg.guard:
 		log.Warn("guard is off: codes can be reused within their window and guessed without limit; callers must send after_step and throttle")
-		return v, func() {}, nil
+		return nil, func() {}, nil
 	case cfg.redisURL == "":
-		v.Store = guard.NewMemory(time.Now, cfg.guardCapacity)
 		log.Info("guard on", "store", "memory", "capacity", cfg.guardCapacity)
-		return v, func() {}, nil
+		return guard.NewMemory(time.Now, cfg.guardCapacity), func() {}, nil
 	}
 	opts, err := redis.ParseURL(cfg.redisURL)
 	if err != nil {
@@ -278,18 +300,8 @@ func newVerifier(cfg config, log *slog.Logger) (*guard.Verifier, func(), error) 
 		opts.MaxRetries = 1
 	}
 	client := redis.NewClient(opts)
-	v.Store = guard.NewRedis(client, cfg.redisPrefix)
 	log.Info("guard on", "store", "redis", "redis_addr", opts.Addr, "prefix", cfg.redisPrefix)
-	return v, func() { client.Close() }, nil
-}
-
-// accessWriter is where access lines go: w, unless the log level is above
-// info, the level they would have as slog records.
-func accessWriter(level slog.Level, w io.Writer) io.Writer {
-	if level > slog.LevelInfo {
-		return nil
-	}
-	return w
+	return guard.NewRedis(client, cfg.redisPrefix), func() { client.Close() }, nil
 }
 
 // loopback reports whether addr listens on loopback only.
@@ -308,27 +320,29 @@ func loopback(addr string) bool {
 // run serves until ctx is done, then shuts down gracefully. The first
 // argument "healthcheck" instead asks a running instance for its health,
 // so a container needs no shell or curl.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	healthcheck := len(args) > 0 && args[0] == "healthcheck"
 	if healthcheck {
 		args = args[1:]
 	}
 	cfg, err := parseConfig(args, getenv)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if cfg.showVersion {
+	case cfg.help:
+		return nil
+	case cfg.showVersion:
 		_, err := fmt.Fprintln(stdout, buildVersion())
 		return err
-	}
-	if healthcheck {
+	case healthcheck:
 		return checkHealth(ctx, cfg.addr)
 	}
 
-	logOut := newBatchedWriter(stdout, 100*time.Millisecond)
-	defer logOut.Close()
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}))
-	verifier, closeStore, err := newVerifier(cfg, log)
+	log := newLogger(stderr, cfg.logLevel)
+	// go-redis logs through a package-level logger of its own; this is the
+	// one place it is set.
+	redis.SetLogger(redisLogger{log})
+	store, closeStore, err := newStore(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -336,32 +350,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) {
 		log.Warn("no API keys and listening beyond loopback: anyone who reaches this port can use the API; set API_KEYS or API_KEYS_FILE")
 	}
-	challengeKeys := cfg.challengeKeys
-	if len(challengeKeys) == 0 {
-		challengeKeys = [][]byte{make([]byte, challenge.KeyLen)}
-		if _, err := rand.Read(challengeKeys[0]); err != nil {
-			return err
-		}
-		log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
-	}
-	challenges, err := challenge.New(challengeKeys, verifier.Store, time.Now, rand.Reader)
-	if err != nil {
-		return err
-	}
-	challenges.MaxAttempts = cfg.challengeMaxAttempts
 
 	gin.SetMode(gin.ReleaseMode)
-	api := &handlers.Server{
-		Now:        time.Now,
-		Random:     rand.Reader,
-		Log:        log,
-		Access:     accessWriter(cfg.logLevel, logOut),
-		Verifier:   verifier,
-		Challenges: challenges,
-		Recovery:   &recovery.Service{Store: verifier.Store, MaxFailures: cfg.maxFailures, FailureWindow: cfg.failureWindow},
-		APIKeys:    cfg.apiKeys,
-		Metrics:    handlers.NewMetrics(),
-		Version:    buildVersion(),
+	version := buildVersion()
+	handler, err := handlers.New(handlers.Config{
+		Now:                  time.Now,
+		Random:               rand.Reader,
+		Log:                  log,
+		Store:                store,
+		GuardKey:             cfg.guardKey,
+		MaxFailures:          cfg.maxFailures,
+		FailureWindow:        cfg.failureWindow,
+		ChallengeKeys:        cfg.challengeKeys,
+		ChallengeMaxAttempts: cfg.challengeMaxAttempts,
+		APIKeys:              cfg.apiKeys,
+		Version:              version,
+	})
+	if err != nil {
+		return err
 	}
 
 	// Listen first so a busy port fails at once.
@@ -370,7 +376,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -378,7 +384,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "version", api.Version)
+	log.Info("listening", "addr", ln.Addr().String(), "version", version)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -102,15 +102,15 @@ func startBinary(t *testing.T, env ...string) (string, *exec.Cmd, func() string)
 	}
 	cmd := exec.Command(buildBinary(t), "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), env...)
-	stdout, err := cmd.StdoutPipe()
+	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
+	cmd.Stdout = os.Stdout
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 	// The "listening" line names the address actually bound.
 	logs := new(bytes.Buffer)
-	lines := bufio.NewScanner(stdout)
+	lines := bufio.NewScanner(stderr)
 	var first struct{ Msg, Addr string }
 	for first.Msg != "listening" {
 		require.True(t, lines.Scan(), "no listening line from the binary; it logged:\n%s", logs)
@@ -240,8 +240,9 @@ func TestBinaryEndToEnd(t *testing.T) {
 	_, err = exec.Command(cmd.Path, "healthcheck", "-addr", addr).CombinedOutput()
 	assert.Error(t, err)
 
-	// Every log line is JSON; each request left an access line; the last
-	// line says the service stopped; no secret or code was logged.
+	// Every line on stderr is JSON; each API request left an access line
+	// at info (the scrape and the healthcheck log at debug); the last line
+	// says the service stopped; no secret or code was logged.
 	type line struct {
 		Level, Msg, Method, Route string
 		Status                    int
@@ -259,7 +260,10 @@ func TestBinaryEndToEnd(t *testing.T) {
 	assert.Equal(t, "stopped", last.Msg)
 	assert.Contains(t, access, line{Level: "INFO", Msg: "request", Method: "POST", Route: "/verify/token", Status: 200})
 	assert.Contains(t, access, line{Level: "INFO", Msg: "request", Method: "POST", Route: "/verify/token", Status: 400})
-	assert.Len(t, access, 7, "secret, token, two verifications, the scrape, the healthcheck and the request in flight")
+	assert.Len(t, access, 5, "secret, token, two verifications and the request in flight")
+	for _, l := range access {
+		assert.NotContains(t, []string{"/metrics", "/healthz"}, l.Route)
+	}
 	for _, secret := range []string{secret.Secret, token.Token, "e2e"} {
 		assert.NotContains(t, logs(), secret)
 	}
@@ -267,7 +271,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out))
+	require.NoError(t, run(context.Background(), []string{"-version"}, func(string) string { return "" }, &out, io.Discard))
 	assert.NotEmpty(t, strings.TrimSpace(out.String()))
 	assert.Equal(t, strings.TrimSpace(out.String()), buildVersion())
 }
@@ -280,7 +284,7 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	go func() {
-		first <- run(ctx, []string{"-addr", ln.Addr().String()}, func(string) string { return "" }, io.Discard)
+		first <- run(ctx, []string{"-addr", ln.Addr().String()}, func(string) string { return "" }, io.Discard, io.Discard)
 	}()
 	select {
 	case err := <-first:
@@ -426,23 +430,4 @@ func TestFleet(t *testing.T) {
 	status, v = verify(b, fresh, codeOf(fresh))
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, v.Valid)
-}
-
-func TestAccessWriterFollowsLogLevel(t *testing.T) {
-	var out bytes.Buffer
-	tests := []struct {
-		level slog.Level
-		want  bool
-	}{
-		{slog.LevelDebug, true},
-		{slog.LevelInfo, true},
-		{slog.LevelWarn, false},
-		{slog.LevelError, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.level.String(), func(t *testing.T) {
-			w := accessWriter(tt.level, &out)
-			assert.Equal(t, tt.want, w != nil)
-		})
-	}
 }

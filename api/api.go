@@ -36,13 +36,15 @@ const (
 	CodeMissingField     = "missing_field"
 	CodeUnknownField     = "unknown_field"
 	CodeBodyTooLarge     = "body_too_large"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeTooManyAttempts  = "too_many_attempts"
-	CodeStoreUnavailable = "store_unavailable"
-	CodeUnauthorized     = "unauthorized"
-	CodeGuardOff         = "guard_off"
-	CodeInternal         = "internal"
+	// CodeUnsupportedMediaType: a body sent with a Content-Type other than JSON.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeTooManyAttempts      = "too_many_attempts"
+	CodeStoreUnavailable     = "store_unavailable"
+	CodeUnauthorized         = "unauthorized"
+	CodeGuardOff             = "guard_off"
+	CodeInternal             = "internal"
 )
 
 // TOTPOptions are the options every endpoint that takes a secret accepts.

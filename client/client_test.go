@@ -32,9 +32,9 @@ func startService(tb testing.TB, now time.Time, apiKeys ...string) *httptest.Ser
 // newService serves the real router, on a fixed clock, as main wires it.
 func newService(now time.Time, apiKeys ...string) *httptest.Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := apitest.NewServer(func() time.Time { return now }, io.Discard)
-	s.APIKeys = apiKeys
-	return httptest.NewServer(s.Handler())
+	cfg := apitest.Config(func() time.Time { return now }, io.Discard)
+	cfg.APIKeys = apiKeys
+	return httptest.NewServer(apitest.New(cfg))
 }
 
 func TestEveryEndpoint(t *testing.T) {

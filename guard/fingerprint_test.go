@@ -13,7 +13,9 @@ import (
 	"github.com/acme/totp/otp"
 )
 
-// TestFingerprintIsHMACSHA256 holds the fingerprint to crypto/hmac's HMAC.
+// TestFingerprintIsHMACSHA256 pins the fingerprint's construction: instances
+// of two versions sharing one Redis during a rolling upgrade must name a
+// secret alike, or a code used on one is accepted again on the other.
 func TestFingerprintIsHMACSHA256(t *testing.T) {
 	tests := []struct {
 		name   string

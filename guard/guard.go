@@ -9,16 +9,14 @@ package guard
 
 import (
 	"context"
-	"crypto"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/acme/totp/internal/hmackey"
 	"github.com/acme/totp/otp"
 )
 
@@ -96,9 +94,6 @@ type Verifier struct {
 	// window passes.
 	MaxFailures   int
 	FailureWindow time.Duration
-
-	macOnce sync.Once
-	mac     hmackey.Key // HMAC-SHA256 under Key, its pads hashed once
 }
 
 // Attempt is one verification.
@@ -204,24 +199,14 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 // HMAC-SHA256 under the deployment's key over the algorithm, period,
 // digits and secret bytes. Two encodings of one secret are one fingerprint;
 // the same bytes under other parameters are another, since their codes
-// differ. The key's padded blocks are hashed once per Verifier, and the
-// message is built on the stack: hmac.New would allocate five times per
-// verification.
+// differ.
 func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
-	v.macOnce.Do(func() {
-		var err error
-		if v.mac, err = hmackey.New(crypto.SHA256, v.Key); err != nil {
-			panic(err) // SHA-256 is supported
-		}
-	})
-	var msg [len(otp.SHA512) + 5 + otp.MaxKeyLen]byte
-	n := copy(msg[:], p.Algorithm)
-	binary.BigEndian.PutUint32(msg[n:], uint32(p.Period))
-	msg[n+4] = byte(p.Digits)
-	n += 5
-	n += copy(msg[n:], secret)
-	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(v.mac.Sum(sum[:0], msg[:n]))
+	mac := hmac.New(sha256.New, v.Key)
+	mac.Write([]byte(p.Algorithm))
+	mac.Write(binary.BigEndian.AppendUint32(nil, uint32(p.Period)))
+	mac.Write([]byte{byte(p.Digits)})
+	mac.Write(secret)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // Ready reports whether the guard can record uses: always, when it is off.

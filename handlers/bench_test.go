@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,14 +17,15 @@ import (
 	"github.com/acme/totp/internal/apitest"
 )
 
-// benchServer is the router as main wires it, metrics included, logging
-// JSON to nowhere.
+// benchServer is the router as main wires it, metrics and access lines
+// included, logging JSON to nowhere.
 func benchServer(store guard.Store) http.Handler {
 	now := time.Unix(1_700_000_000, 0)
-	s := apitest.NewServer(func() time.Time { return now }, io.Discard)
-	s.Verifier.Store = store
-	s.Verifier.MaxFailures = 1 << 30 // the distinct-secret run must never throttle
-	return s.Handler()
+	cfg := apitest.Config(func() time.Time { return now }, io.Discard)
+	cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil)) // info, as main logs
+	cfg.Store = store
+	cfg.MaxFailures = 1 << 30 // the distinct-secret run must never throttle
+	return apitest.New(cfg)
 }
 
 // floorRouter is the constant-answer baseline: a Gin endpoint that binds

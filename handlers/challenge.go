@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -28,15 +26,13 @@ import (
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/challenge [post]
-func (s *Server) issueChallenge(c *gin.Context) {
+func (s *Server) issueChallenge(c *gin.Context) error {
 	var req api.ChallengeRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
 	if req.Subject == "" {
-		abort(c, missing("subject"))
-		return
+		return missing("subject")
 	}
 	r := challenge.Request{Subject: req.Subject, Purpose: req.Purpose, Digits: challenge.DefaultDigits, TTL: challenge.DefaultTTL}
 	if req.Digits != nil {
@@ -44,19 +40,17 @@ func (s *Server) issueChallenge(c *gin.Context) {
 	}
 	if req.TTL != nil {
 		// Range-check in seconds, before a huge number could overflow.
-		if ttl := time.Duration(*req.TTL) * time.Second; *req.TTL < 0 || ttl < challenge.MinTTL || ttl > challenge.MaxTTL {
-			s.fail(c, "ttl", challenge.ErrInvalidTTL)
-			return
+		if *req.TTL < int(challenge.MinTTL/time.Second) || *req.TTL > int(challenge.MaxTTL/time.Second) {
+			return challenge.ErrInvalidTTL
 		}
 		r.TTL = time.Duration(*req.TTL) * time.Second
 	}
-	iss, err := s.Challenges.Issue(r)
+	iss, err := s.challenges.Issue(r)
 	if err != nil {
-		s.fail(c, "", err)
-		return
+		return err
 	}
-	s.Metrics.countChallengeIssued()
-	c.PureJSON(http.StatusOK, api.ChallengeResponse{
+	s.metrics.countChallengeIssued()
+	return reply(c, http.StatusOK, api.ChallengeResponse{
 		Challenge: iss.Challenge,
 		Code:      iss.Code,
 		ExpiresIn: int(r.TTL / time.Second),
@@ -80,40 +74,35 @@ func (s *Server) issueChallenge(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/challenge/verify [post]
-func (s *Server) verifyChallenge(c *gin.Context) {
+func (s *Server) verifyChallenge(c *gin.Context) error {
 	var req api.ChallengeVerifyRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
 	switch {
 	case req.Challenge == "":
-		abort(c, missing("challenge"))
-		return
+		return missing("challenge")
 	case req.Code.IsZero():
-		abort(c, missing("code"))
-		return
+		return missing("code")
 	case req.Subject == "":
-		abort(c, missing("subject"))
-		return
+		return missing("subject")
 	}
-	reason, err := s.Challenges.Verify(c.Request.Context(), challenge.Check{
+	reason, err := s.challenges.Verify(c.Request.Context(), challenge.Check{
 		Challenge: req.Challenge,
 		Code:      req.Code.String(),
 		Numeric:   req.Code.IsNumber(),
 		Subject:   req.Subject,
 		Purpose:   req.Purpose,
 	})
-	s.Metrics.countChallengeVerification(reason, err)
+	s.metrics.countChallengeVerification(reason, err)
 	if err != nil {
-		s.fail(c, "", err)
-		return
+		return err
 	}
 	resp := api.ChallengeVerifyResponse{Valid: reason == "", Reason: string(reason)}
 	if resp.Valid {
 		resp.Subject, resp.Purpose = req.Subject, req.Purpose
 	}
-	c.PureJSON(http.StatusOK, resp)
+	return reply(c, http.StatusOK, resp)
 }
 
 // generateRecoveryCodes answers POST /generate/recovery-codes.
@@ -130,25 +119,23 @@ func (s *Server) verifyChallenge(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/recovery-codes [post]
-func (s *Server) generateRecoveryCodes(c *gin.Context) {
+func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 	var req api.RecoveryCodesRequest
 	if c.Request.ContentLength != 0 {
-		if prob := decodeJSON(c, &req); prob != nil {
-			abort(c, prob)
-			return
+		if err := decodeJSON(c, &req); err != nil {
+			return err
 		}
 	}
 	count := recovery.DefaultCount
 	if req.Count != nil {
 		count = *req.Count
 	}
-	codes, hashes, err := recovery.Generate(s.Random, count)
+	codes, hashes, err := recovery.Generate(s.random, count)
 	if err != nil {
-		s.fail(c, "count", err)
-		return
+		return err
 	}
-	s.Metrics.countRecoveryGenerated(len(codes))
-	c.PureJSON(http.StatusOK, api.RecoveryCodesResponse{Codes: codes, Hashes: hashes})
+	s.metrics.countRecoveryGenerated(len(codes))
+	return reply(c, http.StatusOK, api.RecoveryCodesResponse{Codes: codes, Hashes: hashes})
 }
 
 // verifyRecoveryCode answers POST /verify/recovery-code.
@@ -167,35 +154,22 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/verify/recovery-code [post]
-func (s *Server) verifyRecoveryCode(c *gin.Context) {
+func (s *Server) verifyRecoveryCode(c *gin.Context) error {
 	var req api.RecoveryVerifyRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
 	if req.Code == "" {
-		abort(c, missing("code"))
-		return
+		return missing("code")
 	}
-	res, err := s.Recovery.Verify(c.Request.Context(), req.Code, req.Hashes)
-	var malformed *recovery.MalformedHashError
-	switch {
-	case errors.As(err, &malformed):
-		field := fmt.Sprintf("hashes[%d]", malformed.Index)
-		abort(c, invalidParam(field, "%s must be sha256: and 64 hex digits", field))
-		return
-	case errors.Is(err, recovery.ErrNoHashes), errors.Is(err, recovery.ErrTooManyHashes):
-		s.fail(c, "hashes", err)
-		return
-	}
-	s.Metrics.countRecoveryVerification(res.Reason, err)
+	res, err := s.recovery.Verify(c.Request.Context(), req.Code, req.Hashes)
+	s.metrics.countRecoveryVerification(res.Reason, err)
 	if err != nil {
-		s.fail(c, "", err)
-		return
+		return err
 	}
 	resp := api.RecoveryVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}
 	if res.Valid {
 		resp.Index = &res.Index
 	}
-	c.PureJSON(http.StatusOK, resp)
+	return reply(c, http.StatusOK, resp)
 }

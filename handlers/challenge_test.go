@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/api"
-	"github.com/acme/totp/internal/apitest"
 )
 
 func TestChallengeFlow(t *testing.T) {
@@ -68,7 +67,7 @@ func TestChallengeAttemptLimitOverHTTP(t *testing.T) {
 }
 
 func TestChallengesNeedTheGuard(t *testing.T) {
-	a := newAPI(t, time.Unix(1_700_000_000, 0), apitest.WithoutGuard)
+	a := newAPI(t, time.Unix(1_700_000_000, 0), withoutGuard)
 	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"a"}`))
 	w := a.do(t, http.MethodPost, "/challenge/verify", body(t, map[string]any{"challenge": iss.Challenge, "code": iss.Code, "subject": "a"}))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)

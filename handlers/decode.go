@@ -2,120 +2,138 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/acme/totp/api"
-	"github.com/gin-gonic/gin"
 )
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 64 << 10
 
-// decodeJSON reads exactly one JSON object into dst: no unknown fields, no
-// trailing data, no more than MaxBodyBytes. Its Problems never quote the
-// body, which may hold a secret.
-func decodeJSON(c *gin.Context, dst any) *api.Problem {
-	buf := bodyBuffers.Get().(*[]byte)
-	defer bodyBuffers.Put(buf)
-	body, err := readBody(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes), (*buf)[:0])
-	*buf = body[:0]
-	if err != nil {
-		return jsonProblem(err)
+// decodeJSON reads exactly one JSON object into dst with json/v2 (the
+// coming encoding/json/v2): no unknown member, no member twice, names
+// matched case-sensitively, valid UTF-8, nothing after the object, no more
+// than MaxBodyBytes. A proxy that reads the first "secret" and a decoder
+// that keeps the last, or one that takes "SECRET" for "secret", would
+// disagree about what was verified; json/v2 refuses both by default. Its
+// problems never quote the body, which may hold a secret.
+func decodeJSON(c *gin.Context, dst any) error {
+	if err := checkContentType(c); err != nil {
+		return err
 	}
-	if decodeFlat(body, dst) {
-		return nil
-	}
-	return decodeStrict(body, dst)
-}
-
-// decodeStrict decodes body into dst with encoding/json, refusing unknown
-// fields and anything after the object.
-func decodeStrict(body []byte, dst any) *api.Problem {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonProblem(err)
-	}
-	// Only white space may follow the object.
-	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
-		return badRequest(api.CodeInvalidJSON, "", "request body must hold one JSON object and nothing after it")
-	}
-	return nil
-}
-
-// bodyBuffers hold request bodies while they are decoded.
-var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// readBody appends all of r to b.
-func readBody(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-}
-
-func jsonProblem(err error) *api.Problem {
-	var (
-		syntax   *json.SyntaxError
-		typ      *json.UnmarshalTypeError
-		tooLarge *http.MaxBytesError
-	)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return newProblem(http.StatusRequestEntityTooLarge, api.CodeBodyTooLarge, "",
 			fmt.Sprintf("request body must be at most %d bytes", MaxBodyBytes))
-	case errors.Is(err, io.EOF):
+	case err != nil:
+		return badRequest(api.CodeInvalidJSON, "", "request body could not be read")
+	case len(bytes.TrimSpace(body)) == 0:
 		return badRequest(api.CodeInvalidJSON, "", "request body must be a JSON object")
+	}
+	if err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true)); err != nil {
+		return jsonProblem(err)
+	}
+	return nil
+}
+
+// checkContentType accepts a body sent as JSON (application/json, or any
+// +json type) or without a Content-Type, as many simple clients send it.
+// Anything else (a form, text/plain) is refused: it is what a browser on
+// another site can send without asking, and what a caller who meant
+// something else sends.
+func checkContentType(c *gin.Context) error {
+	ct := c.GetHeader("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return newProblem(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType, "",
+		"request body must be JSON: send Content-Type: application/json")
+}
+
+// jsonProblem translates a json/v2 error. The member a problem names is
+// taken from the error's JSON Pointer, never from the value.
+func jsonProblem(err error) error {
+	var (
+		syntax   *jsontext.SyntacticError
+		semantic *json.SemanticError
+	)
+	switch {
+	case errors.As(err, &syntax) && errors.Is(syntax.Err, jsontext.ErrDuplicateName):
+		name := memberName(syntax.JSONPointer)
+		return badRequest(api.CodeInvalidJSON, name, fmt.Sprintf("member %q appears more than once", name))
+	case errors.As(err, &syntax):
+		return badRequest(api.CodeInvalidJSON, "", fmt.Sprintf("request body is not valid JSON (at byte %d)", syntax.ByteOffset))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest(api.CodeInvalidJSON, "", "request body ends before its JSON is complete")
-	case errors.As(err, &syntax):
-		return badRequest(api.CodeInvalidJSON, "", fmt.Sprintf("request body is not valid JSON (at byte %d)", syntax.Offset))
-	case errors.Is(err, api.ErrTokenType):
-		return invalidParam("token", "token must be a string or a number")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return badRequest(api.CodeInvalidJSON, "", "request body must be a JSON object")
-		}
-		// Fields of embedded structs come as "api.TOTPOptions.digits".
-		field := typ.Field[strings.LastIndexByte(typ.Field, '.')+1:]
-		return invalidParam(field, "%s must be a JSON %s", field, jsonKind(typ.Type.Kind().String()))
-	}
-	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		name = strings.TrimSuffix(name, `"`)
-		if len(name) > 64 {
-			name = name[:64]
-		}
+	case errors.As(err, &semantic) && errors.Is(semantic.Err, json.ErrUnknownName):
+		name := memberName(semantic.JSONPointer)
 		return badRequest(api.CodeUnknownField, name, fmt.Sprintf("unknown field %q", name))
+	case errors.As(err, &semantic) && semantic.JSONPointer == "":
+		return badRequest(api.CodeInvalidJSON, "", "request body must be a JSON object")
+	case errors.As(err, &semantic):
+		field := topMember(semantic.JSONPointer)
+		if errors.Is(semantic.Err, api.ErrTokenType) {
+			return badRequest(api.CodeInvalidParameter, field, field+" must be a string or a number")
+		}
+		return badRequest(api.CodeInvalidParameter, field, fmt.Sprintf("%s must be a JSON %s", field, jsonKind(semantic)))
 	}
 	return badRequest(api.CodeInvalidJSON, "", "request body is not valid JSON")
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "int", "int64", "uint64", "uint", "int32":
-		return "integer"
-	case "bool":
-		return "boolean"
+// memberName is the last name in p, cut to 64 bytes: a name, unlike a
+// value, may be repeated in a problem.
+func memberName(p jsontext.Pointer) string {
+	return truncate(p.LastToken())
+}
+
+// topMember is the body's member that p points into: "hashes" for
+// "/hashes/2".
+func topMember(p jsontext.Pointer) string {
+	for name := range p.Tokens() {
+		return truncate(name)
 	}
-	return goKind
+	return ""
+}
+
+func truncate(name string) string {
+	if len(name) > 64 {
+		return name[:64]
+	}
+	return name
+}
+
+// jsonKind names the JSON type a Go field wants.
+func jsonKind(e *json.SemanticError) string {
+	if e.GoType == nil {
+		return "value of another type"
+	}
+	switch e.GoType.String() {
+	case "int", "*int", "uint64", "*uint64":
+		return "integer"
+	case "string":
+		return "string"
+	case "[]string":
+		return "array of strings"
+	}
+	return "value of another type"
 }
 
 // query reads query parameters, refusing names the route does not know so
@@ -124,17 +142,23 @@ type query struct {
 	values url.Values
 }
 
-func newQuery(c *gin.Context, known ...string) (query, *api.Problem) {
-	if c.Request.URL.RawQuery == "" {
-		return query{}, nil
+// newQuery parses c's query. It refuses a pair holding ';' (url.Values
+// would drop it silently), a name the route does not know, and a name
+// given twice (a proxy reading the first and this service the last would
+// disagree, as with JSON members).
+func newQuery(c *gin.Context, known ...string) (query, error) {
+	v, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		// The parser's message quotes the pair, which may hold an account name.
+		return query{}, badRequest(api.CodeInvalidParameter, "", "query string does not parse: separate parameters with '&', and escape ';' and '%'")
 	}
-	v := c.Request.URL.Query()
-	for name := range v {
+	for name, values := range v {
 		if !slices.Contains(known, name) {
-			if len(name) > 64 {
-				name = name[:64]
-			}
+			name = truncate(name)
 			return query{}, badRequest(api.CodeUnknownField, name, fmt.Sprintf("unknown query parameter %q; known: %s", name, strings.Join(known, ", ")))
+		}
+		if len(values) > 1 {
+			return query{}, badRequest(api.CodeInvalidParameter, name, name+" must be given once")
 		}
 	}
 	return query{values: v}, nil
@@ -143,13 +167,13 @@ func newQuery(c *gin.Context, known ...string) (query, *api.Problem) {
 func (q query) str(name string) string { return q.values.Get(name) }
 
 // int returns the integer parameter name, or nil when absent.
-func (q query) int(name string) (*int, *api.Problem) {
+func (q query) int(name string) (*int, error) {
 	if !q.values.Has(name) {
 		return nil, nil
 	}
 	n, err := strconv.Atoi(q.values.Get(name))
 	if err != nil {
-		return nil, invalidParam(name, "%s must be an integer", name)
+		return nil, badRequest(api.CodeInvalidParameter, name, name+" must be an integer")
 	}
 	return &n, nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
-	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -28,7 +27,9 @@ func currentCode(t *testing.T, now time.Time) string {
 	t.Helper()
 	key, err := otp.NewKey([]byte("12345678901234567890"), otp.DefaultParams)
 	require.NoError(t, err)
-	return key.Generate(now).Token
+	code, err := key.Generate(now)
+	require.NoError(t, err)
+	return code.Token
 }
 
 func TestReplayIgnoresHowTheCodeIsWritten(t *testing.T) {
@@ -89,8 +90,8 @@ func TestConcurrentReplay(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			s1, s2 := st.store(t)
 			apis := []*testAPI{
-				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s1 }),
-				newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = s2 }),
+				newAPI(t, now, func(c *handlers.Config) { c.Store = s1 }),
+				newAPI(t, now, func(c *handlers.Config) { c.Store = s2 }),
 			}
 			var valid, replayed atomic.Int32
 			var wg sync.WaitGroup
@@ -152,14 +153,17 @@ func TestThrottleOverHTTP(t *testing.T) {
 	assert.True(t, decode[api.VerifyResponse](t, w).Valid, "the lock ends with the window")
 }
 
+// withoutGuard turns the guard off, as GUARD=off does.
+func withoutGuard(c *handlers.Config) { c.Store = nil }
+
 func TestAfterStepOverHTTP(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	step := otp.DefaultParams.Step(now)
 	for _, guardOn := range []bool{true, false} {
 		t.Run("guard "+map[bool]string{true: "on", false: "off"}[guardOn], func(t *testing.T) {
-			a := newAPI(t, now, func(s *handlers.Server) {
+			a := newAPI(t, now, func(c *handlers.Config) {
 				if !guardOn {
-					s.Verifier.Store = nil
+					c.Store = nil
 				}
 			})
 			w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now), "after_step": step}))
@@ -179,7 +183,7 @@ func TestAfterStepOverHTTP(t *testing.T) {
 
 func TestGuardOffAcceptsReuse(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	a := newAPI(t, now, apitest.WithoutGuard)
+	a := newAPI(t, now, withoutGuard)
 	for range 2 {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now)}))
 		assert.True(t, decode[api.VerifyResponse](t, w).Valid)
@@ -199,7 +203,7 @@ func (deadStore) Ping(context.Context) error { return redis.ErrClosed }
 
 func TestStoreUnavailable(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	a := newAPI(t, now, func(s *handlers.Server) { s.Verifier.Store = deadStore{} })
+	a := newAPI(t, now, func(c *handlers.Config) { c.Store = deadStore{} })
 	for _, token := range []string{currentCode(t, now), "000000"} {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
 		require.Equal(t, http.StatusServiceUnavailable, w.Code)
@@ -218,7 +222,7 @@ func TestStoreUnavailable(t *testing.T) {
 }
 
 func TestAPIKeys(t *testing.T) {
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(s *handlers.Server) { s.APIKeys = []string{"key-one", "key-two-longer"} })
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) { c.APIKeys = []string{"key-one", "key-two-longer"} })
 	tests := []struct {
 		name   string
 		path   string

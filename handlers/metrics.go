@@ -163,52 +163,42 @@ func (m *Metrics) countRequest(route, method string, status int, elapsed time.Du
 	r.duration.Observe(elapsed.Seconds())
 }
 
-// result is the label of a verification's outcome.
+// result is the label of a verification's outcome; "" when err is about
+// the request rather than the verification, which is then not counted.
 func result(reason guard.Reason, err error) string {
-	if err == nil {
-		if reason == "" {
-			return resultValid
-		}
-		return string(reason)
-	}
 	var throttled *guard.ThrottledError
 	switch {
+	case err == nil && reason == "":
+		return resultValid
+	case err == nil:
+		return string(reason)
 	case errors.As(err, &throttled):
 		return resultThrottled
 	case errors.Is(err, guard.ErrUnavailable):
 		return resultUnavailable
 	}
-	return "error"
+	return ""
 }
 
-// countVerification, countChallenge and countRecovery record outcomes;
-// a nil *Metrics records nothing.
-func (m *Metrics) countVerification(reason guard.Reason, err error) {
-	if m != nil {
-		m.verifications.get(result(reason, err)).Inc()
+// count adds one to the child of vec labelled with the outcome.
+func count(vec *children[string, prometheus.Counter], reason guard.Reason, err error) {
+	if r := result(reason, err); r != "" {
+		vec.get(r).Inc()
 	}
+}
+
+func (m *Metrics) countVerification(reason guard.Reason, err error) {
+	count(m.verifications, reason, err)
 }
 
 func (m *Metrics) countChallengeVerification(reason guard.Reason, err error) {
-	if m != nil {
-		m.challengeVerifications.get(result(reason, err)).Inc()
-	}
+	count(m.challengeVerifications, reason, err)
 }
 
 func (m *Metrics) countRecoveryVerification(reason guard.Reason, err error) {
-	if m != nil {
-		m.recoveryVerifications.get(result(reason, err)).Inc()
-	}
+	count(m.recoveryVerifications, reason, err)
 }
 
-func (m *Metrics) countChallengeIssued() {
-	if m != nil {
-		m.challengesIssued.Inc()
-	}
-}
+func (m *Metrics) countChallengeIssued() { m.challengesIssued.Inc() }
 
-func (m *Metrics) countRecoveryGenerated(n int) {
-	if m != nil {
-		m.recoveryGenerated.Add(float64(n))
-	}
-}
+func (m *Metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }

@@ -55,7 +55,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsNeedNoKey(t *testing.T) {
-	a := newAPI(t, time.Now(), func(s *handlers.Server) { s.APIKeys = []string{"k"} })
+	a := newAPI(t, time.Now(), func(c *handlers.Config) { c.APIKeys = []string{"k"} })
 	w := httptest.NewRecorder()
 	a.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	assert.Equal(t, http.StatusOK, w.Code)

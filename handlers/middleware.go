@@ -5,16 +5,23 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/acme/totp/api"
-	"github.com/gin-gonic/gin"
 )
 
+// requestIDKey is where the request ID is kept on the gin.Context.
+const requestIDKey = "request_id"
+
 // requestIDs makes request IDs: a random per-process prefix and a counter,
-// unique without a call to crypto/rand per request.
+// unique across instances without a call to crypto/rand per request.
 type requestIDs struct {
 	prefix string
 	n      atomic.Uint64
@@ -27,39 +34,21 @@ func newRequestIDs() *requestIDs {
 }
 
 func (r *requestIDs) next() string {
-	var buf [12 + 12]byte
-	n := copy(buf[:], r.prefix)
-	v := r.n.Add(1)
-	for i := len(buf) - 1; i >= n; i-- {
-		buf[i] = "0123456789abcdef"[v&0xf]
-		v >>= 4
-	}
-	return string(buf[:])
+	return r.prefix + strconv.FormatUint(r.n.Add(1)+1<<48, 16)[1:]
 }
 
 // requestID echoes a caller's X-Request-ID when it is short and printable,
 // and makes one otherwise, so log lines can be joined across services.
 func requestID(ids *requestIDs) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := header(c, "X-Request-Id")
+		id := c.GetHeader("X-Request-ID")
 		if !validRequestID(id) {
 			id = ids.next()
 		}
-		// The answer's header is where the rest of the chain reads it:
-		// gin's c.Set would allocate a map for every request.
-		c.Writer.Header()["X-Request-Id"] = []string{id}
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-ID", id)
 		c.Next()
 	}
-}
-
-// header is the request's first value of the header named by key, which
-// must be in canonical form: GetHeader would canonicalise, and allocate, on
-// every call.
-func header(c *gin.Context, key string) string {
-	if v := c.Request.Header[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 func validRequestID(id string) bool {
@@ -74,13 +63,6 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func requestIDOf(c *gin.Context) string {
-	if id := c.Writer.Header()["X-Request-Id"]; len(id) == 1 {
-		return id[0]
-	}
-	return ""
-}
-
 // route is the matched route template, never the raw path, whose query may
 // carry account names.
 func route(c *gin.Context) string {
@@ -88,6 +70,42 @@ func route(c *gin.Context) string {
 		return r
 	}
 	return "unmatched"
+}
+
+// quietRoutes are polled by probes and scrapers: their lines are debug.
+var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// observe times each request, counts it in the metrics and logs its access
+// line: method, route template, status, latency, request ID, bytes out and
+// the caller's address; no query, no body. Probes and scrapes log at debug,
+// server errors at error.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	elapsed := time.Since(start)
+	route, status := route(c), c.Writer.Status()
+	s.metrics.countRequest(route, c.Request.Method, status, elapsed)
+
+	level := slog.LevelInfo
+	switch {
+	case status >= http.StatusInternalServerError:
+		level = slog.LevelError
+	case quietRoutes[route]:
+		level = slog.LevelDebug
+	}
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.LogAttrs(ctx, level, "request",
+		slog.String("method", c.Request.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("request_id", c.GetString(requestIDKey)),
+		slog.Int("bytes", max(c.Writer.Size(), 0)),
+		slog.String("client", c.ClientIP()),
+	)
 }
 
 // recover turns a panic into a logged 500 problem; the panic value is not
@@ -98,8 +116,9 @@ func (s *Server) recover(c *gin.Context) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.Log.ErrorContext(c.Request.Context(), "panic in handler", "route", route(c), "request_id", requestIDOf(c))
-			abort(c, newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"))
+			s.log.LogAttrs(c.Request.Context(), slog.LevelError, "panic in handler",
+				slog.String("route", route(c)), slog.String("request_id", c.GetString(requestIDKey)))
+			s.fail(c, newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"))
 		}
 	}()
 	c.Next()
@@ -108,35 +127,26 @@ func (s *Server) recover(c *gin.Context) {
 // securityHeaders keeps secrets and codes out of caches and stops content
 // sniffing. Swagger UI's static files may be cached.
 func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h["X-Content-Type-Options"] = nosniff
+	c.Header("X-Content-Type-Options", "nosniff")
 	if !strings.HasPrefix(c.Request.URL.Path, "/swagger/") {
-		h["Cache-Control"] = noStore
+		c.Header("Cache-Control", "no-store")
 	}
 	c.Next()
 }
 
-// Shared header values: net/http only reads them, and Add or Set replace
-// rather than write into a one-element slice.
-var (
-	nosniff         = []string{"nosniff"}
-	noStore         = []string{"no-store"}
-	jsonContentType = []string{"application/json; charset=utf-8"}
-)
-
 // requireAPIKey refuses requests without one of keys, sent as X-API-Key or
-// as a bearer token. No keys, no check. Keys are compared as SHA-256
-// digests in constant time, against every key, so timing tells nothing of
-// a key's length or prefix.
-func requireAPIKey(keys []string) gin.HandlerFunc {
+// as a bearer token. Keys are compared as SHA-256 digests in constant
+// time, against every key, so timing tells nothing of a key's length or
+// prefix.
+func (s *Server) requireAPIKey(keys []string) gin.HandlerFunc {
 	digests := make([][sha256.Size]byte, len(keys))
 	for i, k := range keys {
 		digests[i] = sha256.Sum256([]byte(k))
 	}
 	return func(c *gin.Context) {
-		given := header(c, "X-Api-Key")
+		given := c.GetHeader("X-API-Key")
 		if given == "" {
-			if bearer, ok := strings.CutPrefix(header(c, "Authorization"), "Bearer "); ok {
+			if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
 				given = strings.TrimSpace(bearer)
 			}
 		}
@@ -147,7 +157,7 @@ func requireAPIKey(keys []string) gin.HandlerFunc {
 		}
 		if given == "" || match != 1 {
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
-			abort(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
+			s.fail(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
 			return
 		}

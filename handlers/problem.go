@@ -1,15 +1,16 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json"
 
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
@@ -35,12 +36,129 @@ func badRequest(code, field, detail string) *api.Problem {
 	return newProblem(http.StatusBadRequest, code, field, detail)
 }
 
-func invalidParam(field, format string, args ...any) *api.Problem {
-	return badRequest(api.CodeInvalidParameter, field, fmt.Sprintf(format, args...))
-}
-
 func missing(field string) *api.Problem {
 	return badRequest(api.CodeMissingField, field, field+" is required")
+}
+
+// handle adapts a handler that returns an error to Gin. Handlers translate
+// and return; fail is the one place an error becomes an answer.
+func (s *Server) handle(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.fail(c, err)
+		}
+	}
+}
+
+// fail answers c with the problem err stands for, and logs what is
+// unexpected. Domain errors carry no secret, so their text is safe to log.
+func (s *Server) fail(c *gin.Context, err error) {
+	p, retryAfter := problemOf(err)
+	if retryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
+	}
+	if p.Status >= http.StatusInternalServerError {
+		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
+			slog.String("err", err.Error()), slog.String("request_id", c.GetString(requestIDKey)))
+	}
+	body, mErr := json.Marshal(p)
+	if mErr != nil {
+		body = []byte(`{"status":500,"code":"internal"}`)
+	}
+	c.Data(p.Status, "application/problem+json", body)
+	c.Abort()
+}
+
+// reply answers c with v as JSON, through the same library that decodes
+// requests.
+func reply(c *gin.Context, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.Data(status, "application/json; charset=utf-8", body)
+	return nil
+}
+
+// retryAfterSeconds rounds up, so a client never retries a moment early.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// domainError is how one domain sentinel is answered. {field} in detail
+// is the field at fault: the one a *otp.FieldError names, else field.
+type domainError struct {
+	err    error
+	status int
+	code   string
+	field  string
+	detail string
+}
+
+var domainErrors = []domainError{
+	{guard.ErrUnavailable, http.StatusServiceUnavailable, api.CodeStoreUnavailable, "",
+		"the guard store cannot be reached, so no code can be accepted now; retry shortly"},
+	{challenge.ErrNoStore, http.StatusServiceUnavailable, api.CodeGuardOff, "",
+		"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit"},
+
+	{otp.ErrMissing, 400, api.CodeMissingField, "", "{field} is required"},
+	{otp.ErrEmptyAccount, 400, api.CodeMissingField, "account", "{field} is required"},
+	{otp.ErrInvalidSecret, 400, api.CodeInvalidSecret, "secret", "{field} does not decode in its encoding"},
+	{otp.ErrSecretTooShort, 400, api.CodeInvalidSecret, "secret", fmt.Sprintf("{field} must decode to at least %d bytes", otp.MinKeyLen)},
+	{otp.ErrSecretTooLong, 400, api.CodeInvalidSecret, "secret", fmt.Sprintf("{field} must decode to at most %d bytes", otp.MaxKeyLen)},
+	{otp.ErrUnknownEncoding, 400, api.CodeInvalidParameter, "encoding", "{field} must be one of " + join(otp.Encodings)},
+	{otp.ErrCannotEncode, 400, api.CodeInvalidParameter, "encoding", "{field} ascii cannot carry random bytes; use base32, hex or base64"},
+	{otp.ErrUnknownAlgorithm, 400, api.CodeInvalidParameter, "algorithm", "{field} must be one of " + join(otp.Algorithms)},
+	{otp.ErrInvalidDigits, 400, api.CodeInvalidParameter, "digits", fmt.Sprintf("{field} must be %d, 7 or %d", otp.MinDigits, otp.MaxDigits)},
+	{otp.ErrInvalidPeriod, 400, api.CodeInvalidParameter, "period", fmt.Sprintf("{field} must be from %d to %d seconds", otp.MinPeriod, otp.MaxPeriod)},
+	{otp.ErrInvalidSkew, 400, api.CodeInvalidParameter, "skew", fmt.Sprintf("{field} must be from 0 to %d steps", otp.MaxSkew)},
+	{otp.ErrInvalidLength, 400, api.CodeInvalidParameter, "length", fmt.Sprintf("{field} must be from %d to %d bytes", otp.MinGenerateLen, otp.MaxGenerateLen)},
+	{otp.ErrInvalidQRSize, 400, api.CodeInvalidParameter, "size", fmt.Sprintf("{field} must be from %d to %d pixels, and large enough for the URI", otp.MinQRSize, otp.MaxQRSize)},
+	{otp.ErrColonInLabel, 400, api.CodeInvalidParameter, "account", "{field} must not contain a colon (the Key URI label separator)"},
+	{otp.ErrLabelTooLong, 400, api.CodeInvalidParameter, "account", fmt.Sprintf("{field} must be at most %d bytes", otp.MaxLabelLen)},
+
+	{challenge.ErrInvalidSubject, 400, api.CodeInvalidParameter, "subject", fmt.Sprintf("{field} must be 1 to %d bytes", challenge.MaxSubjectLen)},
+	{challenge.ErrInvalidPurpose, 400, api.CodeInvalidParameter, "purpose", fmt.Sprintf("{field} must be at most %d bytes", challenge.MaxPurposeLen)},
+	{challenge.ErrInvalidDigits, 400, api.CodeInvalidParameter, "digits", fmt.Sprintf("{field} must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)},
+	{challenge.ErrInvalidTTL, 400, api.CodeInvalidParameter, "ttl", fmt.Sprintf("{field} must be from %d to %d seconds", int(challenge.MinTTL/time.Second), int(challenge.MaxTTL/time.Second))},
+	{recovery.ErrInvalidCount, 400, api.CodeInvalidParameter, "count", fmt.Sprintf("{field} must be from 1 to %d", recovery.MaxCount)},
+	{recovery.ErrNoHashes, 400, api.CodeMissingField, "hashes", "{field} is required"},
+	{recovery.ErrTooManyHashes, 400, api.CodeInvalidParameter, "hashes", fmt.Sprintf("at most %d {field}", recovery.MaxCount)},
+}
+
+// problemOf is the answer to err, and how long a client should wait
+// before it retries (0: no Retry-After). Errors it does not know are a 500
+// whose detail says nothing of the input.
+func problemOf(err error) (*api.Problem, time.Duration) {
+	var (
+		p         *api.Problem
+		throttled *guard.ThrottledError
+		malformed *recovery.MalformedHashError
+		fe        *otp.FieldError
+	)
+	switch {
+	case errors.As(err, &p):
+		return p, 0
+	case errors.As(err, &throttled):
+		return newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
+			fmt.Sprintf("too many failed attempts; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter))), throttled.RetryAfter
+	case errors.As(err, &malformed):
+		field := fmt.Sprintf("hashes[%d]", malformed.Index)
+		return badRequest(api.CodeInvalidParameter, field, field+" must be sha256: and 64 hex digits"), 0
+	}
+	field := ""
+	if errors.As(err, &fe) {
+		field = fe.Field
+	}
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			if field == "" {
+				field = d.field
+			}
+			return newProblem(d.status, d.code, field, strings.ReplaceAll(d.detail, "{field}", field)), 0
+		}
+	}
+	return newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"), 0
 }
 
 func join[T ~string](vs []T) string {
@@ -49,96 +167,4 @@ func join[T ~string](vs []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
-}
-
-// fieldProblem translates a domain error about field into a api.Problem. Errors
-// it does not know become a 500 whose detail says nothing of the input.
-func fieldProblem(field string, err error) *api.Problem {
-	var (
-		p         *api.Problem
-		throttled *guard.ThrottledError
-	)
-	switch {
-	case errors.As(err, &p):
-		return p
-	case errors.As(err, &throttled):
-		return newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
-			fmt.Sprintf("too many failed attempts for this secret; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter)))
-	case errors.Is(err, challenge.ErrNoStore):
-		return newProblem(http.StatusServiceUnavailable, api.CodeGuardOff, "",
-			"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit")
-	case errors.Is(err, challenge.ErrInvalidSubject):
-		return invalidParam("subject", "subject must be 1 to %d bytes", challenge.MaxSubjectLen)
-	case errors.Is(err, challenge.ErrInvalidPurpose):
-		return invalidParam("purpose", "purpose must be at most %d bytes", challenge.MaxPurposeLen)
-	case errors.Is(err, challenge.ErrInvalidDigits):
-		return invalidParam("digits", "digits must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)
-	case errors.Is(err, challenge.ErrInvalidTTL):
-		return invalidParam("ttl", "ttl must be from %d to %d seconds", int(challenge.MinTTL/time.Second), int(challenge.MaxTTL/time.Second))
-	case errors.Is(err, recovery.ErrInvalidCount):
-		return invalidParam("count", "count must be from 1 to %d", recovery.MaxCount)
-	case errors.Is(err, recovery.ErrNoHashes):
-		return missing("hashes")
-	case errors.Is(err, recovery.ErrTooManyHashes):
-		return invalidParam("hashes", "at most %d hashes", recovery.MaxCount)
-	case errors.Is(err, guard.ErrUnavailable):
-		return newProblem(http.StatusServiceUnavailable, api.CodeStoreUnavailable, "",
-			"the guard store cannot be reached, so no code can be accepted now; retry shortly")
-	case errors.Is(err, otp.ErrUnknownEncoding):
-		return invalidParam(field, "%s must be one of %s", field, join(otp.Encodings))
-	case errors.Is(err, otp.ErrCannotEncode):
-		return invalidParam(field, "%s ascii cannot carry random bytes; use base32, hex or base64", field)
-	case errors.Is(err, otp.ErrUnknownAlgorithm):
-		return invalidParam(field, "%s must be one of %s", field, join(otp.Algorithms))
-	case errors.Is(err, otp.ErrInvalidDigits):
-		return invalidParam(field, "%s must be %d, 7 or %d", field, otp.MinDigits, otp.MaxDigits)
-	case errors.Is(err, otp.ErrInvalidPeriod):
-		return invalidParam(field, "%s must be from %d to %d seconds", field, otp.MinPeriod, otp.MaxPeriod)
-	case errors.Is(err, otp.ErrInvalidSkew):
-		return invalidParam(field, "%s must be from 0 to %d steps", field, otp.MaxSkew)
-	case errors.Is(err, otp.ErrInvalidLength):
-		return invalidParam(field, "%s must be from %d to %d bytes", field, otp.MinGenerateLen, otp.MaxGenerateLen)
-	case errors.Is(err, otp.ErrInvalidQRSize):
-		return invalidParam(field, "%s must be from %d to %d pixels, and large enough for the URI", field, otp.MinQRSize, otp.MaxQRSize)
-	case errors.Is(err, otp.ErrColonInLabel):
-		return invalidParam(field, "%s must not contain a colon (the Key URI label separator)", field)
-	case errors.Is(err, otp.ErrEmptyAccount):
-		return missing(field)
-	case errors.Is(err, otp.ErrInvalidSecret):
-		return badRequest(api.CodeInvalidSecret, field, field+" does not decode in its encoding")
-	case errors.Is(err, otp.ErrSecretTooShort):
-		return badRequest(api.CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at least %d bytes", field, otp.MinKeyLen))
-	case errors.Is(err, otp.ErrSecretTooLong):
-		return badRequest(api.CodeInvalidSecret, field, fmt.Sprintf("%s must decode to at most %d bytes", field, otp.MaxKeyLen))
-	}
-	return newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error")
-}
-
-// retryAfterSeconds rounds up, so a client never retries a moment early.
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
-}
-
-// abort answers c with p and stops the handler chain.
-func abort(c *gin.Context, p *api.Problem) {
-	body, err := json.Marshal(p)
-	if err != nil {
-		body = []byte(`{"status":500,"code":"internal"}`)
-	}
-	c.Data(p.Status, "application/problem+json", body)
-	c.Abort()
-}
-
-// fail answers c with the api.Problem err stands for, logging what is unexpected.
-func (s *Server) fail(c *gin.Context, field string, err error) {
-	p := fieldProblem(field, err)
-	var throttled *guard.ThrottledError
-	if errors.As(err, &throttled) {
-		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(throttled.RetryAfter)))
-	}
-	if p.Status >= http.StatusInternalServerError {
-		// Domain errors carry no secret; the message is safe to log.
-		s.Log.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(), "request_id", requestIDOf(c))
-	}
-	abort(c, p)
 }

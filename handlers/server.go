@@ -5,12 +5,15 @@
 package handlers
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
@@ -18,79 +21,142 @@ import (
 	"github.com/acme/totp/recovery"
 )
 
-// Server holds what the handlers depend on. Its zero value is not usable:
-// set every field.
-type Server struct {
+// Config is what the service is built from: main fills it from flags and
+// the environment, tests from their own clock and store.
+type Config struct {
 	// Now is the clock every code and verification is computed against.
 	Now func() time.Time
-	// Random is where new secrets come from: crypto/rand.Reader outside tests.
+	// Random is where new secrets and codes come from: crypto/rand.Reader
+	// outside tests.
 	Random io.Reader
-	// Log receives unexpected errors. Secrets, tokens and bodies are
-	// never logged.
+	// Log receives one line per request and every unexpected error.
+	// Secrets, codes and bodies are never logged.
 	Log *slog.Logger
-	// Access, when set, receives one JSON line per request, in the shape
-	// of Log's JSON lines, one Write per line from many goroutines at once.
-	Access io.Writer
-	// Verifier checks codes; its Store is nil when the guard is off.
-	Verifier *guard.Verifier
-	// Challenges issues and checks email and SMS codes.
-	Challenges *challenge.Service
-	// Recovery checks recovery codes.
-	Recovery *recovery.Service
+
+	// Store keeps the guard's records; nil turns the guard off (codes may
+	// be reused within their window and guessed without limit).
+	Store guard.Store
+	// GuardKey keys the fingerprints that name secrets in Store; instances
+	// sharing a Store must share it.
+	GuardKey []byte
+	// MaxFailures wrong codes inside FailureWindow lock a secret (or a set
+	// of recovery hashes) until the window passes.
+	MaxFailures   int
+	FailureWindow time.Duration
+
+	// ChallengeKeys seal email and SMS challenges: the first seals, all
+	// open. Without any, a random key is made and a warning logged.
+	ChallengeKeys        [][]byte
+	ChallengeMaxAttempts int
+
 	// APIKeys, when not empty, are the keys every API route requires.
 	APIKeys []string
-	// Metrics, when set, counts requests and outcomes, served on /metrics.
-	Metrics *Metrics
 	// Version is reported by /healthz.
 	Version string
 }
 
-// Handler returns the router with every route and middleware.
-func (s *Server) Handler() http.Handler {
+// Server holds what the handlers depend on, built once by New.
+type Server struct {
+	now        func() time.Time
+	random     io.Reader
+	log        *slog.Logger
+	verifier   *guard.Verifier
+	challenges *challenge.Service
+	recovery   *recovery.Service
+	metrics    *Metrics
+	version    string
+}
+
+// New wires the services cfg describes and returns the router with every
+// route and middleware. main, the tests, the client's tests and the
+// benchmarks all build the service through it.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Now == nil || cfg.Random == nil || cfg.Log == nil {
+		return nil, errors.New("handlers: Now, Random and Log are required")
+	}
+	keys := cfg.ChallengeKeys
+	if len(keys) == 0 {
+		keys = [][]byte{make([]byte, challenge.KeyLen)}
+		if _, err := io.ReadFull(cfg.Random, keys[0]); err != nil {
+			return nil, err
+		}
+		cfg.Log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
+	}
+	challenges, err := challenge.New(keys, cfg.Store, cfg.Now, cfg.Random)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ChallengeMaxAttempts > 0 {
+		challenges.MaxAttempts = cfg.ChallengeMaxAttempts
+	}
+	s := &Server{
+		now:    cfg.Now,
+		random: cfg.Random,
+		log:    cfg.Log,
+		verifier: &guard.Verifier{
+			Store:         cfg.Store,
+			Key:           cfg.GuardKey,
+			MaxFailures:   cfg.MaxFailures,
+			FailureWindow: cfg.FailureWindow,
+		},
+		challenges: challenges,
+		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
+		metrics:    NewMetrics(),
+		version:    cfg.Version,
+	}
+	return s.routes(cfg.APIKeys), nil
+}
+
+// routes registers every route and middleware.
+func (s *Server) routes(apiKeys []string) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID(newRequestIDs()))
-	if s.Metrics != nil || s.Access != nil {
-		r.Use(s.observe)
-	}
-	if s.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
-	}
-	r.Use(s.recover, securityHeaders)
-	r.NoRoute(func(c *gin.Context) {
-		abort(c, newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path"))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		abort(c, newProblem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "",
-			"method "+c.Request.Method+" is not allowed here; see the Allow header"))
-	})
+	// The caller's address in the access line is the peer's: no
+	// X-Forwarded-For is trusted, so nobody can write another address there.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(requestID(newRequestIDs()), s.observe, s.recover, securityHeaders)
+	r.NoRoute(s.handle(func(c *gin.Context) error {
+		return newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path")
+	}))
+	r.NoMethod(s.handle(func(c *gin.Context) error {
+		return newProblem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "",
+			"method "+c.Request.Method+" is not allowed here; see the Allow header")
+	}))
 
 	// Open to all: the redirect, probes, metrics and the docs.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
-	r.GET("/healthz", s.health)
-	r.GET("/readyz", s.ready)
-	r.GET("/swagger/*file", swaggerUI)
+	r.GET("/healthz", s.handle(s.health))
+	r.GET("/readyz", s.handle(s.ready))
+	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
+	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler)
+	r.GET("/swagger/*any", func(c *gin.Context) {
+		if c.Param("any") == "/" {
+			c.Redirect(http.StatusFound, "/swagger/index.html")
+			return
+		}
+		swagger(c)
+	})
 
 	keyed := r.Group("")
-	if len(s.APIKeys) > 0 {
-		keyed.Use(requireAPIKey(s.APIKeys))
+	if len(apiKeys) > 0 {
+		keyed.Use(s.requireAPIKey(apiKeys))
 	}
-	keyed.GET("/generate/secret", s.generateSecret)
-	keyed.POST("/generate/token", s.generateToken)
-	keyed.POST("/verify/token", s.verifyToken)
-	keyed.POST("/generate/qr", s.generateQR)
-	keyed.POST("/challenge", s.issueChallenge)
-	keyed.POST("/challenge/verify", s.verifyChallenge)
-	keyed.POST("/generate/recovery-codes", s.generateRecoveryCodes)
-	keyed.POST("/verify/recovery-code", s.verifyRecoveryCode)
+	keyed.GET("/generate/secret", s.handle(s.generateSecret))
+	keyed.POST("/generate/token", s.handle(s.generateToken))
+	keyed.POST("/verify/token", s.handle(s.verifyToken))
+	keyed.POST("/generate/qr", s.handle(s.generateQR))
+	keyed.POST("/challenge", s.handle(s.issueChallenge))
+	keyed.POST("/challenge/verify", s.handle(s.verifyChallenge))
+	keyed.POST("/generate/recovery-codes", s.handle(s.generateRecoveryCodes))
+	keyed.POST("/verify/recovery-code", s.handle(s.verifyRecoveryCode))
 
 	legacy := keyed.Group("/auth")
-	legacy.GET("/generate/secret/:encoding/:length", s.legacyGenerateSecret)
-	legacy.POST("/generate/token/:encoding", s.legacyGenerateToken)
-	legacy.POST("/verify/token/:encoding", s.legacyVerifyToken)
+	legacy.GET("/generate/secret/:encoding/:length", s.handle(s.legacyGenerateSecret))
+	legacy.POST("/generate/token/:encoding", s.handle(s.legacyGenerateToken))
+	legacy.POST("/verify/token/:encoding", s.handle(s.legacyVerifyToken))
 	return r
 }
 
@@ -101,8 +167,8 @@ func (s *Server) Handler() http.Handler {
 //	@Produce	json
 //	@Success	200	{object}	api.HealthResponse
 //	@Router		/healthz [get]
-func (s *Server) health(c *gin.Context) {
-	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok", Version: s.Version})
+func (s *Server) health(c *gin.Context) error {
+	return reply(c, http.StatusOK, api.HealthResponse{Status: "ok", Version: s.version})
 }
 
 // ready answers GET /readyz: whether the guard store can be reached, so a
@@ -114,10 +180,9 @@ func (s *Server) health(c *gin.Context) {
 //	@Success	200	{object}	api.ReadyResponse
 //	@Failure	503	{object}	api.Problem	"guard store unreachable"
 //	@Router		/readyz [get]
-func (s *Server) ready(c *gin.Context) {
-	if err := s.Verifier.Ready(c.Request.Context()); err != nil {
-		s.fail(c, "", err)
-		return
+func (s *Server) ready(c *gin.Context) error {
+	if err := s.verifier.Ready(c.Request.Context()); err != nil {
+		return err
 	}
-	c.JSON(http.StatusOK, api.ReadyResponse{Status: "ready"})
+	return reply(c, http.StatusOK, api.ReadyResponse{Status: "ready"})
 }

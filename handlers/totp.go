@@ -12,18 +12,6 @@ import (
 	"github.com/acme/totp/otp"
 )
 
-// writeJSON answers with body, already JSON. It sets Content-Type through
-// a shared value: c.Data's Header().Set canonicalises the name and
-// allocates on every call.
-func writeJSON(c *gin.Context, status int, body []byte) {
-	c.Writer.Header()["Content-Type"] = jsonContentType
-	c.Writer.WriteHeader(status)
-	_, _ = c.Writer.Write(body)
-}
-
-// maxLabelLen bounds account and issuer, which end up in a QR code.
-const maxLabelLen = 256
-
 // secretParams are the query parameters of GET /generate/secret.
 var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr"}
 
@@ -47,120 +35,68 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/secret [get]
-func (s *Server) generateSecret(c *gin.Context) {
-	q, prob := newQuery(c, secretParams...)
-	if prob != nil {
-		abort(c, prob)
-		return
+func (s *Server) generateSecret(c *gin.Context) error {
+	q, err := newQuery(c, secretParams...)
+	if err != nil {
+		return err
 	}
-	length, prob := q.int("length")
-	if prob != nil {
-		abort(c, prob)
-		return
+	req := secretRequest{encoding: q.str("encoding"), account: q.str("account"), issuer: q.str("issuer"), algorithm: q.str("algorithm")}
+	for _, p := range []struct {
+		name string
+		dst  **int
+	}{{"length", &req.length}, {"qr", &req.qrSize}, {"digits", &req.digits}, {"period", &req.period}} {
+		if *p.dst, err = q.int(p.name); err != nil {
+			return err
+		}
 	}
-	qrSize, prob := q.int("qr")
-	if prob != nil {
-		abort(c, prob)
-		return
-	}
-	opts := api.TOTPOptions{Algorithm: q.str("algorithm")}
-	if opts.Digits, prob = q.int("digits"); prob != nil {
-		abort(c, prob)
-		return
-	}
-	if opts.Period, prob = q.int("period"); prob != nil {
-		abort(c, prob)
-		return
-	}
-	s.writeSecret(c, secretRequest{
-		length:   length,
-		encoding: q.str("encoding"),
-		account:  q.str("account"),
-		issuer:   q.str("issuer"),
-		qrSize:   qrSize,
-		opts:     opts,
-	})
+	return s.writeSecret(c, req)
 }
 
 type secretRequest struct {
-	length          *int
-	encoding        string
-	account, issuer string
-	qrSize          *int
-	opts            api.TOTPOptions
+	length, qrSize, digits, period *int
+	encoding, algorithm            string
+	account, issuer                string
 }
 
-func (s *Server) writeSecret(c *gin.Context, req secretRequest) {
+func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 	length := otp.DefaultGenerateLen
 	if req.length != nil {
 		length = *req.length
 	}
 	enc, err := otp.ParseEncoding(req.encoding)
-	if err == nil && enc == otp.ASCII {
-		err = otp.ErrCannotEncode
-	}
 	if err != nil {
-		s.fail(c, "encoding", err)
-		return
+		return &otp.FieldError{Field: "encoding", Err: err}
 	}
-	params, prob := params(req.opts)
-	if prob != nil {
-		abort(c, prob)
-		return
-	}
-	if prob := checkLabels(req.account, req.issuer); prob != nil {
-		abort(c, prob)
-		return
+	params, err := otp.ParseParams(req.algorithm, req.digits, req.period)
+	if err != nil {
+		return err
 	}
 	if req.account == "" && (req.issuer != "" || req.qrSize != nil) {
-		abort(c, badRequest(api.CodeMissingField, "account", "account is required with issuer or qr"))
-		return
-	}
-	if req.qrSize != nil && (*req.qrSize < otp.MinQRSize || *req.qrSize > otp.MaxQRSize) {
-		s.fail(c, "qr", otp.ErrInvalidQRSize)
-		return
+		return badRequest(api.CodeMissingField, "account", "account is required with issuer or qr")
 	}
 
-	key, err := otp.GenerateSecret(s.Random, length)
+	key, err := otp.GenerateSecret(s.random, length)
 	if err != nil {
-		s.fail(c, "length", err)
-		return
+		return err
 	}
 	text, err := enc.Encode(key)
 	if err != nil {
-		s.fail(c, "encoding", err)
-		return
+		return err
 	}
 	resp := api.SecretResponse{Secret: text, Encoding: string(enc), Length: length}
 	if req.account != "" {
 		if resp.URI, err = otp.KeyURI(req.account, req.issuer, key, params); err != nil {
-			s.fail(c, "account", err)
-			return
+			return err
 		}
 	}
 	if req.qrSize != nil {
-		png, err := otp.QR(resp.URI, *req.qrSize)
+		png, err := otp.QR(resp.URI, *req.qrSize, "qr")
 		if err != nil {
-			s.fail(c, "qr", err)
-			return
+			return err
 		}
 		resp.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 	}
-	c.PureJSON(http.StatusOK, resp)
-}
-
-// checkLabels bounds account and issuer and refuses the colon the Key URI
-// label reserves.
-func checkLabels(account, issuer string) *api.Problem {
-	for _, f := range []struct{ name, value string }{{"account", account}, {"issuer", issuer}} {
-		if len(f.value) > maxLabelLen {
-			return invalidParam(f.name, "%s must be at most %d bytes", f.name, maxLabelLen)
-		}
-		if err := otp.CheckLabel(f.value); err != nil {
-			return fieldProblem(f.name, err)
-		}
-	}
-	return nil
+	return reply(c, http.StatusOK, resp)
 }
 
 // generateToken answers POST /generate/token.
@@ -179,38 +115,59 @@ func checkLabels(account, issuer string) *api.Problem {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/token [post]
-func (s *Server) generateToken(c *gin.Context) {
-	s.writeToken(c, "")
+func (s *Server) generateToken(c *gin.Context) error {
+	return s.writeToken(c, "")
 }
 
 // bodyEncoding returns the encoding a POST route falls back on when the
 // body names none: the original routes' path segment, else the query's.
-func bodyEncoding(c *gin.Context, fromPath string) (string, *api.Problem) {
-	q, prob := newQuery(c, "encoding")
-	if prob != nil || fromPath != "" {
-		return fromPath, prob
+func bodyEncoding(c *gin.Context, fromPath string) (string, error) {
+	q, err := newQuery(c, "encoding")
+	if err != nil || fromPath != "" {
+		return fromPath, err
 	}
 	return q.str("encoding"), nil
 }
 
-func (s *Server) writeToken(c *gin.Context, pathEncoding string) {
-	fallbackEncoding, prob := bodyEncoding(c, pathEncoding)
-	if prob != nil {
-		abort(c, prob)
-		return
+// newKey decodes the secret in the options' encoding, or in fallback (the
+// query's or the path's) when the body names none, and builds the Key the
+// options describe. It returns the decoded secret too, which the guard
+// fingerprints.
+func newKey(o api.TOTPOptions, secret, fallback string) ([]byte, otp.Key, error) {
+	encoding := o.Encoding
+	if encoding == "" {
+		encoding = fallback
+	}
+	raw, err := otp.DecodeSecret(encoding, secret)
+	if err != nil {
+		return nil, otp.Key{}, err
+	}
+	p, err := otp.ParseParams(o.Algorithm, o.Digits, o.Period)
+	if err != nil {
+		return nil, otp.Key{}, err
+	}
+	key, err := otp.NewKey(raw, p)
+	return raw, key, err
+}
+
+func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
+	fallback, err := bodyEncoding(c, pathEncoding)
+	if err != nil {
+		return err
 	}
 	var req api.TokenRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
-	_, key, prob := newKey(req.TOTPOptions, req.Secret, fallbackEncoding)
-	if prob != nil {
-		abort(c, prob)
-		return
+	_, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	if err != nil {
+		return err
 	}
-	code := key.Generate(s.Now())
-	c.PureJSON(http.StatusOK, api.TokenResponse{Token: code.Token, Remaining: code.Remaining, Period: key.Period, Step: code.Step})
+	code, err := key.Generate(s.now())
+	if err != nil {
+		return err
+	}
+	return reply(c, http.StatusOK, api.TokenResponse{Token: code.Token, Remaining: code.Remaining, Period: key.Period, Step: code.Step})
 }
 
 // verifyToken answers POST /verify/token.
@@ -231,57 +188,48 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/verify/token [post]
-func (s *Server) verifyToken(c *gin.Context) {
-	s.writeVerify(c, "")
+func (s *Server) verifyToken(c *gin.Context) error {
+	return s.writeVerify(c, "")
 }
 
-func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
-	fallbackEncoding, prob := bodyEncoding(c, pathEncoding)
-	if prob != nil {
-		abort(c, prob)
-		return
+func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
+	fallback, err := bodyEncoding(c, pathEncoding)
+	if err != nil {
+		return err
 	}
 	var req api.VerifyRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
-	raw, key, prob := newKey(req.TOTPOptions, req.Secret, fallbackEncoding)
-	if prob != nil {
-		abort(c, prob)
-		return
+	raw, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	if err != nil {
+		return err
 	}
 	if req.Token.IsZero() {
-		abort(c, missing("token"))
-		return
+		return missing("token")
 	}
 	skew := otp.DefaultSkew
 	if req.Skew != nil {
 		skew = *req.Skew
-		if skew < 0 || skew > otp.MaxSkew {
-			s.fail(c, "skew", otp.ErrInvalidSkew)
-			return
-		}
 	}
-	now := s.Now()
-	res, err := s.Verifier.Verify(c.Request.Context(), guard.Attempt{
+	now := s.now()
+	res, err := s.verifier.Verify(c.Request.Context(), guard.Attempt{
 		Secret:    raw,
-		Key:       key,
+		Key:       &key,
 		Token:     req.Token.Text(key.Digits),
 		Now:       now,
 		Skew:      skew,
 		AfterStep: req.AfterStep,
 	})
-	s.Metrics.countVerification(res.Reason, err)
+	s.metrics.countVerification(res.Reason, err)
 	if err != nil {
-		s.fail(c, "", err)
-		return
+		return err
 	}
 	resp := api.VerifyResponse{Valid: res.Valid, Reason: string(res.Reason), Remaining: key.Remaining(now)}
 	if res.Valid {
 		resp.Step, resp.Drift = &res.Step, &res.Drift
 	}
-	writeJSON(c, http.StatusOK, appendVerifyJSON(make([]byte, 0, 96), resp))
+	return reply(c, http.StatusOK, resp)
 }
 
 // generateQR answers POST /generate/qr.
@@ -301,50 +249,33 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/qr [post]
-func (s *Server) generateQR(c *gin.Context) {
-	fallbackEncoding, prob := bodyEncoding(c, "")
-	if prob != nil {
-		abort(c, prob)
-		return
+func (s *Server) generateQR(c *gin.Context) error {
+	fallback, err := bodyEncoding(c, "")
+	if err != nil {
+		return err
 	}
 	var req api.QRRequest
-	if prob := decodeJSON(c, &req); prob != nil {
-		abort(c, prob)
-		return
+	if err := decodeJSON(c, &req); err != nil {
+		return err
 	}
-	raw, prob := decodeSecret(req.TOTPOptions, req.Secret, fallbackEncoding)
-	if prob != nil {
-		abort(c, prob)
-		return
+	raw, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	if err != nil {
+		return err
 	}
-	params, prob := params(req.TOTPOptions)
-	if prob != nil {
-		abort(c, prob)
-		return
-	}
-	if req.Account == "" {
-		abort(c, missing("account"))
-		return
-	}
-	if prob := checkLabels(req.Account, req.Issuer); prob != nil {
-		abort(c, prob)
-		return
+	uri, err := otp.KeyURI(req.Account, req.Issuer, raw, key.Params)
+	if err != nil {
+		return err
 	}
 	size := otp.DefaultQRSize
 	if req.Size != nil {
 		size = *req.Size
 	}
-	uri, err := otp.KeyURI(req.Account, req.Issuer, raw, params)
+	png, err := otp.QR(uri, size, "size")
 	if err != nil {
-		s.fail(c, "account", err)
-		return
-	}
-	png, err := otp.QR(uri, size)
-	if err != nil {
-		s.fail(c, "size", err)
-		return
+		return err
 	}
 	c.Data(http.StatusOK, "image/png", png)
+	return nil
 }
 
 // legacyGenerateSecret answers the original service's
@@ -363,17 +294,15 @@ func (s *Server) generateQR(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/generate/secret/{encoding}/{length} [get]
-func (s *Server) legacyGenerateSecret(c *gin.Context) {
-	if _, prob := newQuery(c); prob != nil {
-		abort(c, prob)
-		return
+func (s *Server) legacyGenerateSecret(c *gin.Context) error {
+	if _, err := newQuery(c); err != nil {
+		return err
 	}
 	length, err := strconv.Atoi(c.Param("length"))
 	if err != nil {
-		abort(c, invalidParam("length", "length must be an integer"))
-		return
+		return badRequest(api.CodeInvalidParameter, "length", "length must be an integer")
 	}
-	s.writeSecret(c, secretRequest{length: &length, encoding: c.Param("encoding")})
+	return s.writeSecret(c, secretRequest{length: &length, encoding: c.Param("encoding")})
 }
 
 // legacyGenerateToken answers the original service's
@@ -394,8 +323,8 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/generate/token/{encoding} [post]
-func (s *Server) legacyGenerateToken(c *gin.Context) {
-	s.writeToken(c, c.Param("encoding"))
+func (s *Server) legacyGenerateToken(c *gin.Context) error {
+	return s.writeToken(c, c.Param("encoding"))
 }
 
 // legacyVerifyToken answers the original service's
@@ -418,6 +347,6 @@ func (s *Server) legacyGenerateToken(c *gin.Context) {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/verify/token/{encoding} [post]
-func (s *Server) legacyVerifyToken(c *gin.Context) {
-	s.writeVerify(c, c.Param("encoding"))
+func (s *Server) legacyVerifyToken(c *gin.Context) error {
+	return s.writeVerify(c, c.Param("encoding"))
 }

@@ -12,6 +12,8 @@ var (
 	ErrInvalidSkew      = errors.New("skew out of range")
 	ErrInvalidLength    = errors.New("secret length out of range")
 
+	// ErrMissing means a required input is empty.
+	ErrMissing = errors.New("missing")
 	// ErrInvalidSecret means the secret does not decode in its encoding.
 	ErrInvalidSecret = errors.New("secret does not decode")
 	// ErrSecretTooShort and ErrSecretTooLong bound the decoded key.
@@ -26,8 +28,31 @@ var (
 	// ErrColonInLabel means an issuer or account contains a colon, which the
 	// Key URI format reserves as the label separator.
 	ErrColonInLabel = errors.New("label contains a colon")
+	// ErrLabelTooLong bounds account and issuer, which end up in a QR code.
+	ErrLabelTooLong = errors.New("label too long")
 	// ErrEmptyAccount means a Key URI was asked for without an account name.
 	ErrEmptyAccount = errors.New("account is empty")
 	// ErrInvalidQRSize means the QR size is out of range or too small for the URI.
 	ErrInvalidQRSize = errors.New("qr size out of range")
 )
+
+// FieldError is an error about one input, named as the API names it
+// ("digits", "secret"), so the HTTP layer can point at the field without
+// checking the bound again.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap lets errors.Is see the sentinel.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// field wraps err, when there is one, as a *FieldError about name.
+func field(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &FieldError{Field: name, Err: err}
+}

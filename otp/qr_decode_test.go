@@ -22,7 +22,7 @@ func TestQRScans(t *testing.T) {
 	require.NoError(t, err)
 	for _, uri := range []string{short, long} {
 		for _, size := range []int{otp.DefaultQRSize, otp.MaxQRSize} {
-			b, err := otp.QR(uri, size)
+			b, err := otp.QR(uri, size, "size")
 			require.NoError(t, err)
 			img, err := png.Decode(bytes.NewReader(b))
 			require.NoError(t, err)

@@ -105,9 +105,9 @@ func (e Encoding) Encode(key []byte) (string, error) {
 	case Base64:
 		return base64.StdEncoding.EncodeToString(key), nil
 	case ASCII:
-		return "", ErrCannotEncode
+		return "", field("encoding", ErrCannotEncode)
 	}
-	return "", ErrUnknownEncoding
+	return "", field("encoding", ErrUnknownEncoding)
 }
 
 func checkKeyLen(key []byte) error {
@@ -120,11 +120,26 @@ func checkKeyLen(key []byte) error {
 	return nil
 }
 
+// DecodeSecret decodes secret, written in the encoding named (ParseEncoding's
+// names; empty is base32). Its errors are *FieldError naming "encoding" or
+// "secret", and never include the secret.
+func DecodeSecret(encoding, secret string) ([]byte, error) {
+	enc, err := ParseEncoding(encoding)
+	if err != nil {
+		return nil, field("encoding", err)
+	}
+	if secret == "" {
+		return nil, field("secret", ErrMissing)
+	}
+	key, err := enc.Decode(secret)
+	return key, field("secret", err)
+}
+
 // GenerateSecret reads a new key of length bytes from random, which should
 // be crypto/rand.Reader outside tests.
 func GenerateSecret(random io.Reader, length int) ([]byte, error) {
 	if length < MinGenerateLen || length > MaxGenerateLen {
-		return nil, ErrInvalidLength
+		return nil, field("length", ErrInvalidLength)
 	}
 	key := make([]byte, length)
 	if _, err := io.ReadFull(random, key); err != nil {

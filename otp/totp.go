@@ -1,17 +1,12 @@
 package otp
 
 import (
-	"bytes"
-	"crypto"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
-	"encoding/binary"
 	"strings"
 	"time"
 
-	"github.com/acme/totp/internal/hmackey"
+	potp "github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
 )
 
 // Algorithm is the HMAC hash of RFC 6238.
@@ -41,6 +36,17 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	return "", ErrUnknownAlgorithm
 }
 
+// pquerna is the Algorithm as pquerna/otp names it.
+func (a Algorithm) pquerna() potp.Algorithm {
+	switch a {
+	case SHA256:
+		return potp.AlgorithmSHA256
+	case SHA512:
+		return potp.AlgorithmSHA512
+	}
+	return potp.AlgorithmSHA1
+}
+
 // Bounds and defaults of the TOTP parameters.
 const (
 	DefaultDigits = 6
@@ -63,24 +69,45 @@ type Params struct {
 // DefaultParams are what every authenticator app supports: SHA1, 6 digits, 30 s.
 var DefaultParams = Params{Algorithm: SHA1, Digits: DefaultDigits, Period: DefaultPeriod}
 
-// Validate reports the first parameter out of range.
+// ParseParams resolves the options a caller may leave out: an empty
+// algorithm is SHA1, a nil digits 6 and a nil period 30. A zero is never
+// taken for a default, so an explicit digits of 0 is an error rather than 6.
+// Its errors are *FieldError naming "algorithm", "digits" or "period".
+func ParseParams(algorithm string, digits, period *int) (Params, error) {
+	p := DefaultParams
+	var err error
+	if p.Algorithm, err = ParseAlgorithm(algorithm); err != nil {
+		return p, field("algorithm", err)
+	}
+	if digits != nil {
+		p.Digits = *digits
+	}
+	if period != nil {
+		p.Period = *period
+	}
+	return p, p.Validate()
+}
+
+// Validate reports the first parameter out of range, as a *FieldError.
 func (p Params) Validate() error {
 	switch p.Algorithm {
 	case SHA1, SHA256, SHA512:
 	default:
-		return ErrUnknownAlgorithm
+		return field("algorithm", ErrUnknownAlgorithm)
 	}
 	if p.Digits < MinDigits || p.Digits > MaxDigits {
-		return ErrInvalidDigits
+		return field("digits", ErrInvalidDigits)
 	}
 	if p.Period < MinPeriod || p.Period > MaxPeriod {
-		return ErrInvalidPeriod
+		return field("period", ErrInvalidPeriod)
 	}
 	return nil
 }
 
 // Step is the RFC 6238 counter at t: floor(unix seconds / period). Times
-// before 1970 count as step 0.
+// before 1970 count as step 0. (pquerna's totp.GenerateCodeCustom converts
+// a negative floor to uint64, which Go leaves implementation-defined, so
+// codes are made here through hotp with this counter.)
 func (p Params) Step(t time.Time) uint64 {
 	sec := t.Unix()
 	if sec < 0 {
@@ -91,141 +118,45 @@ func (p Params) Step(t time.Time) uint64 {
 
 // Remaining is the whole seconds left in t's step, from 1 to Period.
 func (p Params) Remaining(t time.Time) int {
-	sec := t.Unix()
-	if sec < 0 {
-		sec = 0
-	}
+	sec := max(t.Unix(), 0)
 	return p.Period - int(sec%int64(p.Period))
 }
 
 // Key is a decoded secret with its parameters: the thing codes are made
-// from. It holds the HMAC key as RFC 2104 pads it to a block, so each code
-// costs two hashes over stack buffers and no allocation; hmac.New would
-// cost five allocations per Key and an interface call per write.
+// from. It holds the secret as pquerna/otp takes it, unpadded base32, so a
+// secret that came in hex, base64 or ascii is decoded and re-encoded once,
+// not on every code.
 type Key struct {
 	Params
-	blockSize int
-	block     [sha512.BlockSize]byte // the key, zero-padded to blockSize
+	secret string            // unpadded base32
+	opts   hotp.ValidateOpts // every option explicit: pquerna's zero values are not ours
 }
 
-var (
-	ipadBytes = bytes.Repeat([]byte{0x36}, sha512.BlockSize)
-	opadBytes = bytes.Repeat([]byte{0x5c}, sha512.BlockSize)
-)
-
 // NewKey checks secret's length and p, and returns a Key ready to make
-// codes. The Key keeps no reference to secret. It is a value, so a Key that
-// does not leave its function costs no allocation.
+// codes. The Key keeps no reference to secret.
 func NewKey(secret []byte, p Params) (Key, error) {
 	if err := checkKeyLen(secret); err != nil {
-		return Key{}, err
+		return Key{}, field("secret", err)
 	}
 	if err := p.Validate(); err != nil {
 		return Key{}, err
 	}
-	k := Key{Params: p, blockSize: p.Algorithm.blockSize()}
-	// RFC 2104: a key longer than a block is replaced by its hash.
-	var hashed [sha512.Size]byte
-	if len(secret) > k.blockSize {
-		secret = p.Algorithm.sum(hashed[:0], secret)
-	}
-	copy(k.block[:], secret)
-	return k, nil
+	return Key{
+		Params: p,
+		secret: base32NoPad.EncodeToString(secret),
+		opts: hotp.ValidateOpts{
+			Digits:    potp.Digits(p.Digits),
+			Algorithm: p.Algorithm.pquerna(),
+			Encoder:   potp.EncoderDefault,
+		},
+	}, nil
 }
 
-func (a Algorithm) blockSize() int {
-	if a == SHA512 {
-		return sha512.BlockSize
-	}
-	return sha1.BlockSize // = sha256.BlockSize
-}
-
-// sum appends the hash of data to dst. The concrete Sum functions keep
-// data on the caller's stack.
-func (a Algorithm) sum(dst, data []byte) []byte {
-	switch a {
-	case SHA256:
-		s := sha256.Sum256(data)
-		return append(dst, s[:]...)
-	case SHA512:
-		s := sha512.Sum512(data)
-		return append(dst, s[:]...)
-	}
-	s := sha1.Sum(data)
-	return append(dst, s[:]...)
-}
-
-var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
-
-// value is the RFC 4226 dynamic truncation of HMAC(secret, counter),
-// reduced to Digits decimal digits.
-func (k *Key) value(counter uint64) uint32 {
-	var (
-		buf [sha512.BlockSize + sha512.Size]byte
-		mac [sha512.Size]byte
-	)
-	bs := k.blockSize
-	subtle.XORBytes(buf[:bs], k.block[:bs], ipadBytes)
-	binary.BigEndian.PutUint64(buf[bs:], counter)
-	inner := k.Algorithm.sum(mac[:0], buf[:bs+8])
-	subtle.XORBytes(buf[:bs], k.block[:bs], opadBytes)
-	n := copy(buf[bs:], inner)
-	return k.truncate(k.Algorithm.sum(mac[:0], buf[:bs+n]))
-}
-
-// truncate is RFC 4226's dynamic truncation of an HMAC to Digits digits.
-func (k *Key) truncate(mac []byte) uint32 {
-	offset := mac[len(mac)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(mac[offset:]) & 0x7fffffff
-	return bin % pow10[k.Digits]
-}
-
-// window makes the codes of several counters under one key. Its padded
-// blocks are hashed once (hmackey), so each further code costs two hash
-// finalisations rather than four blocks; one code alone is cheaper through
-// value, which skips saving the states.
-type window struct {
-	k   *Key
-	mac hmackey.Key
-}
-
-func (k *Key) window() window {
-	mac, err := hmackey.New(k.Algorithm.hash(), k.block[:k.blockSize])
-	if err != nil {
-		panic(err) // NewKey has checked the algorithm
-	}
-	return window{k: k, mac: mac}
-}
-
-func (w *window) value(counter uint64) uint32 {
-	var msg [8]byte
-	var mac [sha512.Size]byte
-	binary.BigEndian.PutUint64(msg[:], counter)
-	return w.k.truncate(w.mac.Sum(mac[:0], msg[:]))
-}
-
-func (a Algorithm) hash() crypto.Hash {
-	switch a {
-	case SHA256:
-		return crypto.SHA256
-	case SHA512:
-		return crypto.SHA512
-	}
-	return crypto.SHA1
-}
-
-// HOTP returns the RFC 4226 code for counter, zero-padded to Digits.
-func (k *Key) HOTP(counter uint64) string {
-	var buf [MaxDigits]byte
-	return string(format(buf[:k.Digits], k.value(counter)))
-}
-
-func format(dst []byte, v uint32) []byte {
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return dst
+// HOTP returns the RFC 4226 code for counter, zero-padded to Digits, as
+// pquerna/otp makes it. Its only error is a secret pquerna cannot decode,
+// which NewKey's encoding rules out.
+func (k *Key) HOTP(counter uint64) (string, error) {
+	return hotp.GenerateCodeCustom(k.secret, counter, k.opts)
 }
 
 // Code is a generated code with where it stands in time.
@@ -236,9 +167,13 @@ type Code struct {
 }
 
 // Generate returns the code in force at t.
-func (k *Key) Generate(t time.Time) Code {
+func (k *Key) Generate(t time.Time) (Code, error) {
 	step := k.Step(t)
-	return Code{Token: k.HOTP(step), Step: step, Remaining: k.Remaining(t)}
+	token, err := k.HOTP(step)
+	if err != nil {
+		return Code{}, err
+	}
+	return Code{Token: token, Step: step, Remaining: k.Remaining(t)}, nil
 }
 
 // Match is the outcome of a verification.
@@ -261,42 +196,21 @@ func NormalizeToken(token string) string {
 // in the window is computed and compared in constant time, so the answer's
 // timing says nothing about which step matched. A token of the wrong length
 // or with a non-digit is ErrMalformedToken.
+//
+// pquerna's totp.ValidateCustom answers only yes or no; the window is
+// walked here with hotp so the caller learns the step, for replay refusal
+// and after_step.
 func (k *Key) Verify(token string, t time.Time, skew int) (Match, error) {
 	if skew < 0 || skew > MaxSkew {
-		return Match{}, ErrInvalidSkew
+		return Match{}, field("skew", ErrInvalidSkew)
 	}
 	token = NormalizeToken(token)
-	if len(token) != k.Digits {
+	if len(token) != k.Digits || strings.IndexFunc(token, notDigit) >= 0 {
 		return Match{}, ErrMalformedToken
 	}
-	var want [MaxDigits]byte
-	for i := 0; i < len(token); i++ {
-		if token[i] < '0' || token[i] > '9' {
-			return Match{}, ErrMalformedToken
-		}
-		want[i] = token[i]
-	}
+	var match Match
 	now := k.Step(t)
-	if skew == 0 {
-		var got [MaxDigits]byte
-		format(got[:k.Digits], k.value(now))
-		if subtle.ConstantTimeCompare(got[:k.Digits], want[:k.Digits]) == 1 {
-			return Match{Valid: true, Step: now}, nil
-		}
-		return Match{}, nil
-	}
-	return k.verifyWindow(&want, now, skew), nil
-}
-
-// verifyWindow checks want against the steps from skew before now to skew
-// after it, with the key's padded blocks hashed once for all of them.
-func (k *Key) verifyWindow(want *[MaxDigits]byte, now uint64, skew int) Match {
-	var (
-		match Match
-		got   [MaxDigits]byte
-		codes = k.window()
-	)
-	// Nearest steps first, so the earliest match is the smallest drift.
+	// Nearest steps first, so the first match is the smallest drift.
 	for i := 0; i <= 2*skew; i++ {
 		drift := int64((i + 1) / 2)
 		if i%2 == 1 {
@@ -306,10 +220,15 @@ func (k *Key) verifyWindow(want *[MaxDigits]byte, now uint64, skew int) Match {
 			continue // no step before 0
 		}
 		step := uint64(int64(now) + drift)
-		format(got[:k.Digits], codes.value(step))
-		if subtle.ConstantTimeCompare(got[:k.Digits], want[:k.Digits]) == 1 && !match.Valid {
+		code, err := k.HOTP(step)
+		if err != nil {
+			return Match{}, err
+		}
+		if subtle.ConstantTimeCompare([]byte(code), []byte(token)) == 1 && !match.Valid {
 			match = Match{Valid: true, Step: step, Drift: drift}
 		}
 	}
-	return match
+	return match, nil
 }
+
+func notDigit(r rune) bool { return r < '0' || r > '9' }

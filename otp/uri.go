@@ -18,7 +18,8 @@ const (
 )
 
 // escape percent-encodes s per RFC 3986, spaces as %20: some authenticator
-// apps show a '+' literally.
+// apps show a '+' literally, and so does pquerna's NewKeyFromURL, which
+// reads the label as a path, where '+' is a plus.
 func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
@@ -27,18 +28,19 @@ func escape(s string) string {
 // from: label "issuer:account", the secret in unpadded base32, and the issuer,
 // algorithm, digits and period as parameters. The issuer may be empty; the
 // account may not, and neither may contain a colon.
+//
+// pquerna's totp.Generate is not used for it: it refuses an empty issuer,
+// and puts an issuer's colon into the label unchecked, where its own
+// NewKeyFromURL then splits the label at the wrong place.
 func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	if account == "" {
-		return "", ErrEmptyAccount
+		return "", field("account", ErrEmptyAccount)
 	}
-	if err := CheckLabel(account); err != nil {
-		return "", err
-	}
-	if err := CheckLabel(issuer); err != nil {
+	if err := CheckLabels(account, issuer); err != nil {
 		return "", err
 	}
 	if err := checkKeyLen(secret); err != nil {
-		return "", err
+		return "", field("secret", err)
 	}
 	if err := p.Validate(); err != nil {
 		return "", err
@@ -67,19 +69,29 @@ func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	return b.String(), nil
 }
 
-// CheckLabel reports ErrColonInLabel when an issuer or account name holds the
-// colon that separates them in a Key URI label.
-func CheckLabel(name string) error {
-	if strings.Contains(name, ":") {
-		return ErrColonInLabel
+// MaxLabelLen bounds account and issuer, in bytes.
+const MaxLabelLen = 256
+
+// CheckLabels bounds account and issuer, and refuses the colon that
+// separates them in a Key URI label. Its errors are *FieldError naming
+// "account" or "issuer".
+func CheckLabels(account, issuer string) error {
+	for _, l := range []struct{ name, value string }{{"account", account}, {"issuer", issuer}} {
+		switch {
+		case len(l.value) > MaxLabelLen:
+			return field(l.name, ErrLabelTooLong)
+		case strings.Contains(l.value, ":"):
+			return field(l.name, ErrColonInLabel)
+		}
 	}
 	return nil
 }
 
-// QR returns a size×size PNG of a QR code that carries uri.
-func QR(uri string, size int) ([]byte, error) {
+// QR returns a size×size PNG of a QR code that carries uri, drawn by
+// pquerna's Key.Image. Its size errors are *FieldError naming field.
+func QR(uri string, size int, sizeField string) ([]byte, error) {
 	if size < MinQRSize || size > MaxQRSize {
-		return nil, ErrInvalidQRSize
+		return nil, field(sizeField, ErrInvalidQRSize)
 	}
 	key, err := potp.NewKeyFromURL(uri)
 	if err != nil {
@@ -88,7 +100,7 @@ func QR(uri string, size int) ([]byte, error) {
 	img, err := key.Image(size, size)
 	if err != nil {
 		// barcode.Scale fails when the code has more modules than pixels.
-		return nil, ErrInvalidQRSize
+		return nil, field(sizeField, ErrInvalidQRSize)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

@@ -3,6 +3,7 @@ package otp_test
 import (
 	"bytes"
 	"image/png"
+	"strings"
 	"testing"
 
 	potp "github.com/pquerna/otp"
@@ -54,19 +55,26 @@ func TestKeyURI(t *testing.T) {
 func TestKeyURIRejects(t *testing.T) {
 	secret := []byte("12345678901234567890")
 	tests := []struct {
-		name    string
-		account string
-		issuer  string
-		want    error
+		name      string
+		account   string
+		issuer    string
+		want      error
+		wantField string
 	}{
-		{"colon in account", "a:b", "Acme", otp.ErrColonInLabel},
-		{"colon in issuer", "a", "Ac:me", otp.ErrColonInLabel},
-		{"empty account", "", "Acme", otp.ErrEmptyAccount},
+		{"colon in account", "a:b", "Acme", otp.ErrColonInLabel, "account"},
+		// pquerna's NewKeyFromURL would split "Ac:me:a" at the issuer's colon.
+		{"colon in issuer", "a", "Ac:me", otp.ErrColonInLabel, "issuer"},
+		{"empty account", "", "Acme", otp.ErrEmptyAccount, "account"},
+		{"long account", strings.Repeat("a", otp.MaxLabelLen+1), "Acme", otp.ErrLabelTooLong, "account"},
+		{"long issuer", "a", strings.Repeat("a", otp.MaxLabelLen+1), otp.ErrLabelTooLong, "issuer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := otp.KeyURI(tt.account, tt.issuer, secret, otp.DefaultParams)
 			assert.ErrorIs(t, err, tt.want)
+			var fe *otp.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tt.wantField, fe.Field)
 		})
 	}
 }
@@ -75,7 +83,7 @@ func TestQR(t *testing.T) {
 	uri, err := otp.KeyURI("alice@example.com", "Acme", []byte("12345678901234567890"), otp.DefaultParams)
 	require.NoError(t, err)
 	for _, size := range []int{otp.MinQRSize, otp.DefaultQRSize, 300} {
-		b, err := otp.QR(uri, size)
+		b, err := otp.QR(uri, size, "size")
 		require.NoError(t, err)
 		img, err := png.Decode(bytes.NewReader(b))
 		require.NoError(t, err)
@@ -83,7 +91,10 @@ func TestQR(t *testing.T) {
 		assert.Equal(t, size, img.Bounds().Dy())
 	}
 	for _, size := range []int{0, otp.MinQRSize - 1, otp.MaxQRSize + 1} {
-		_, err := otp.QR(uri, size)
+		_, err := otp.QR(uri, size, "size")
 		assert.ErrorIs(t, err, otp.ErrInvalidQRSize)
+		var fe *otp.FieldError
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "size", fe.Field)
 	}
 }

@@ -1,5 +1,0 @@
-//go:build !race
-
-package hmackey_test
-
-const raceEnabled = false

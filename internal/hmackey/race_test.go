@@ -1,8 +1,0 @@
-//go:build race
-
-package hmackey_test
-
-// raceEnabled: the race detector changes what the compiler keeps on the
-// stack, so allocation counts mean nothing under it. .ci/run runs the
-// allocation tests again without it.
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package otp_test
-
-const raceEnabled = false
