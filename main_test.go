@@ -431,3 +431,41 @@ func TestFleet(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, v.Valid)
 }
+
+// TestStartupFailureIsJSON: a service that cannot start says why in a JSON
+// line on stderr, like every other line there, and exits 1.
+func TestStartupFailureIsJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"bad flag value", []string{"-guard", "maybe"}, nil},
+		{"unknown flag", []string{"-nope"}, nil},
+		{"redis without guard key", nil, []string{"REDIS_URL=redis://127.0.0.1:1/0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(buildBinary(t), tt.args...)
+			cmd.Env = append(os.Environ(), tt.env...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit)
+			assert.Equal(t, 1, exit.ExitCode())
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			for _, l := range lines {
+				var v struct{ Level, Msg, Err string }
+				require.NoError(t, json.Unmarshal([]byte(l), &v), l)
+			}
+			var last struct{ Level, Msg, Err string }
+			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &last))
+			assert.Equal(t, "ERROR", last.Level)
+			assert.NotEmpty(t, last.Err)
+		})
+	}
+}

@@ -382,6 +382,16 @@ func TestBadInput(t *testing.T) {
 		{"token a boolean", "POST", "/verify/token", `{"secret":"` + secret + `","token":true}`, "invalid_parameter", "token", 400},
 		{"token an object", "POST", "/verify/token", `{"secret":"` + secret + `","token":{}}`, "invalid_parameter", "token", 400},
 		{"unknown field", "POST", "/generate/token", `{"secret":"` + secret + `","algoritm":"SHA256"}`, "unknown_field", "algoritm", 400},
+		// A proxy that reads the first secret and a decoder that keeps the
+		// last would disagree about which secret was verified.
+		{"duplicate secret", "POST", "/verify/token", `{"secret":"` + secret + `","token":"123456","secret":"GEZDGNBVGY3TQOJQ"}`, "invalid_json", "secret", 400},
+		{"duplicate token", "POST", "/verify/token", `{"secret":"` + secret + `","token":"123456","token":"654321"}`, "invalid_json", "token", 400},
+		{"name in upper case", "POST", "/verify/token", `{"SECRET":"` + secret + `","token":"123456"}`, "unknown_field", "SECRET", 400},
+		{"name in title case", "POST", "/verify/token", `{"secret":"` + secret + `","Token":"123456"}`, "unknown_field", "Token", 400},
+		{"name with long s (U+017F)", "POST", "/verify/token", `{"ſecret":"` + secret + `","token":"123456"}`, "unknown_field", "ſecret", 400},
+		{"invalid UTF-8", "POST", "/generate/token", "{\"secret\":\"" + secret + "\xff\"}", "invalid_json", "", 400},
+		{"semicolon in query", "POST", "/generate/token?encoding=hex;", `{"secret":"` + secret + `"}`, "invalid_parameter", "", 400},
+		{"query parameter twice", "GET", "/generate/secret?encoding=hex&encoding=base64", "", "invalid_parameter", "encoding", 400},
 		{"unknown query parameter", "POST", "/generate/token?encodng=hex", `{"secret":"` + secret + `"}`, "unknown_field", "encodng", 400},
 		{"missing secret", "POST", "/generate/token", `{}`, "missing_field", "secret", 400},
 		{"null body", "POST", "/generate/token", `null`, "missing_field", "secret", 400},
@@ -442,6 +452,41 @@ func TestBadInput(t *testing.T) {
 			assert.NotEmpty(t, got.Detail)
 			assert.NotContains(t, got.Detail, secret, "a detail must never echo the secret")
 			assert.NotContains(t, got.Detail, "123456", "a detail must never echo the token")
+		})
+	}
+}
+
+// TestContentType: a body is read as JSON when it says it is JSON or says
+// nothing; a form or text is refused, which a browser on another site could
+// send without asking.
+func TestContentType(t *testing.T) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0))
+	tests := []struct {
+		name        string
+		contentType string
+		want        int
+	}{
+		{"none", "", http.StatusOK},
+		{"json", "application/json", http.StatusOK},
+		{"json with charset", "application/json; charset=utf-8", http.StatusOK},
+		{"a +json type", "application/vnd.acme+json", http.StatusOK},
+		{"form", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"text", "text/plain", http.StatusUnsupportedMediaType},
+		{"unparsable", "application/json; =", http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/generate/token", strings.NewReader(`{"secret":"JBSWY3DPEHPK3PXP"}`))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			w := httptest.NewRecorder()
+			a.handler.ServeHTTP(w, req)
+			require.Equal(t, tt.want, w.Code, w.Body.String())
+			if tt.want != http.StatusOK {
+				assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"))
+				assert.Equal(t, "unsupported_media_type", decode[api.Problem](t, w).Code)
+			}
 		})
 	}
 }
