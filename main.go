@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -123,6 +124,7 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 type config struct {
 	help            bool
 	showVersion     bool
+	pprofAddr       string
 	addr            string
 	logLevel        slog.Level
 	shutdownTimeout time.Duration
@@ -181,6 +183,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
 	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "base64 32-byte keys for email/SMS challenges, comma-separated: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
 	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
+	fs.StringVar(&cfg.pprofAddr, "pprof-addr", getenv("PPROF_ADDR"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; off when empty (env PPROF_ADDR)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(os.Stdout)
 		fs.PrintDefaults()
@@ -385,6 +388,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "version", version)
+	if cfg.pprofAddr != "" {
+		stopPprof, err := servePprof(cfg.pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -404,6 +414,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles on a listener of their own, never
+// on the API's port, so they are reachable only where the operator chose.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("pprof listening: profiles show the process's memory and goroutines; keep the address private", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // checkHealth asks the instance listening on addr for GET /healthz.
