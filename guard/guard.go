@@ -15,6 +15,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"time"
 
 	"github.com/acme/totp/otp"
@@ -94,6 +96,11 @@ type Verifier struct {
 	// window passes.
 	MaxFailures   int
 	FailureWindow time.Duration
+
+	// macs keeps HMAC-SHA256 hashes under Key for reuse: crypto/hmac's
+	// Reset restores the keyed state it saved, so the key is not hashed
+	// into its pads again on every verification.
+	macs sync.Pool
 }
 
 // Attempt is one verification.
@@ -201,7 +208,12 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 // the same bytes under other parameters are another, since their codes
 // differ.
 func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
-	mac := hmac.New(sha256.New, v.Key)
+	mac, ok := v.macs.Get().(hash.Hash)
+	if !ok {
+		mac = hmac.New(sha256.New, v.Key)
+	}
+	defer v.macs.Put(mac)
+	mac.Reset()
 	mac.Write([]byte(p.Algorithm))
 	mac.Write(binary.BigEndian.AppendUint32(nil, uint32(p.Period)))
 	mac.Write([]byte{byte(p.Digits)})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	potp "github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/apitest"
@@ -28,20 +30,37 @@ func benchServer(store guard.Store) http.Handler {
 	return apitest.New(cfg)
 }
 
-// floorRouter is the constant-answer baseline: a Gin endpoint that binds
-// the verify JSON and answers without checking anything.
-func floorRouter() http.Handler {
+// referenceRouter is bench/reference in process: a Gin endpoint that binds
+// the verify JSON into a struct and answers a struct, checking the code
+// with pquerna's totp.ValidateCustom when validate is set.
+func referenceRouter(validate bool) http.Handler {
 	r := gin.New()
 	r.POST("/verify/token", func(c *gin.Context) {
 		var req struct {
 			Secret string `json:"secret"`
 			Token  string `json:"token"`
+			Skew   uint   `json:"skew"`
 		}
 		if err := c.ShouldBindJSON(&req); err != nil {
 			c.Status(http.StatusBadRequest)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"valid": false, "remaining": 18})
+		resp := struct {
+			Valid     bool   `json:"valid"`
+			Reason    string `json:"reason,omitempty"`
+			Remaining int    `json:"remaining"`
+		}{Reason: "mismatch", Remaining: 18}
+		if validate {
+			ok, err := totp.ValidateCustom(req.Token, req.Secret, time.Now(), totp.ValidateOpts{
+				Period: 30, Skew: req.Skew, Digits: potp.DigitsSix, Algorithm: potp.AlgorithmSHA1,
+			})
+			if err != nil {
+				c.Status(http.StatusBadRequest)
+				return
+			}
+			resp.Valid = ok
+		}
+		c.JSON(http.StatusOK, resp)
 	})
 	return r
 }
@@ -74,7 +93,8 @@ func distinctSecrets(n int) []string {
 
 func BenchmarkRouter(b *testing.B) {
 	one := []string{`{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","token":"000000","skew":1}`}
-	b.Run("floor", func(b *testing.B) { serve(b, floorRouter(), http.MethodPost, "/verify/token", one) })
+	b.Run("reference/gin", func(b *testing.B) { serve(b, referenceRouter(false), http.MethodPost, "/verify/token", one) })
+	b.Run("reference/pquerna", func(b *testing.B) { serve(b, referenceRouter(true), http.MethodPost, "/verify/token", one) })
 	b.Run("verify/guard-off", func(b *testing.B) {
 		serve(b, benchServer(nil), http.MethodPost, "/verify/token", one)
 	})

@@ -166,12 +166,14 @@ func (m *Metrics) countRequest(route, method string, status int, elapsed time.Du
 // result is the label of a verification's outcome; "" when err is about
 // the request rather than the verification, which is then not counted.
 func result(reason guard.Reason, err error) string {
-	var throttled *guard.ThrottledError
 	switch {
 	case err == nil && reason == "":
 		return resultValid
 	case err == nil:
 		return string(reason)
+	}
+	var throttled *guard.ThrottledError
+	switch {
 	case errors.As(err, &throttled):
 		return resultThrottled
 	case errors.Is(err, guard.ErrUnavailable):

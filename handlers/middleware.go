@@ -17,9 +17,6 @@ import (
 	"github.com/acme/totp/api"
 )
 
-// requestIDKey is where the request ID is kept on the gin.Context.
-const requestIDKey = "request_id"
-
 // requestIDs makes request IDs: a random per-process prefix and a counter,
 // unique across instances without a call to crypto/rand per request.
 type requestIDs struct {
@@ -45,10 +42,14 @@ func requestID(ids *requestIDs) gin.HandlerFunc {
 		if !validRequestID(id) {
 			id = ids.next()
 		}
-		c.Set(requestIDKey, id)
-		c.Header("X-Request-ID", id)
+		c.Header("X-Request-Id", id)
 		c.Next()
 	}
+}
+
+// requestIDOf is the request ID requestID put on the answer.
+func requestIDOf(c *gin.Context) string {
+	return c.Writer.Header().Get("X-Request-Id")
 }
 
 func validRequestID(id string) bool {
@@ -102,7 +103,7 @@ func (s *Server) observe(c *gin.Context) {
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("request_id", c.GetString(requestIDKey)),
+		slog.String("request_id", requestIDOf(c)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
 		slog.String("client", c.ClientIP()),
 	)
@@ -117,7 +118,7 @@ func (s *Server) recover(c *gin.Context) {
 				panic(v)
 			}
 			s.log.LogAttrs(c.Request.Context(), slog.LevelError, "panic in handler",
-				slog.String("route", route(c)), slog.String("request_id", c.GetString(requestIDKey)))
+				slog.String("route", route(c)), slog.String("request_id", requestIDOf(c)))
 			s.fail(c, newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"))
 		}
 	}()

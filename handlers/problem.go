@@ -59,7 +59,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	if p.Status >= http.StatusInternalServerError {
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
-			slog.String("err", err.Error()), slog.String("request_id", c.GetString(requestIDKey)))
+			slog.String("err", err.Error()), slog.String("request_id", requestIDOf(c)))
 	}
 	body, mErr := json.Marshal(p)
 	if mErr != nil {
