@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"bytes"
 	"encoding/base32"
 	"encoding/binary"
+	jsonv1 "encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,9 +14,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	jsonv2 "github.com/go-json-experiment/json"
 	potp "github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/apitest"
 )
@@ -106,5 +110,46 @@ func BenchmarkRouter(b *testing.B) {
 	})
 	b.Run("secret", func(b *testing.B) {
 		serve(b, benchServer(nil), http.MethodGet, "/generate/secret", []string{""})
+	})
+	b.Run("qr", func(b *testing.B) {
+		serve(b, benchServer(nil), http.MethodPost, "/generate/qr", []string{`{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","account":"alice@example.com","issuer":"Acme"}`})
+	})
+	b.Run("challenge", func(b *testing.B) {
+		serve(b, benchServer(nil), http.MethodPost, "/challenge", []string{`{"subject":"alice@example.com","purpose":"login"}`})
+	})
+	b.Run("recovery-codes", func(b *testing.B) {
+		serve(b, benchServer(nil), http.MethodPost, "/generate/recovery-codes", []string{`{"count":10}`})
+	})
+}
+
+// BenchmarkDecodeVerify measures the two well-kept decoders the body could
+// go through, each as strict as the service needs: encoding/json with
+// unknown fields refused and a check for trailing data (it cannot refuse a
+// member given twice, nor match names case-sensitively), and json/v2 with
+// unknown members refused, which the service uses.
+func BenchmarkDecodeVerify(b *testing.B) {
+	body := []byte(`{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","token":"000000","skew":1}`)
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req api.VerifyRequest
+			dec := jsonv1.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				b.Fatal(err)
+			}
+			if dec.More() {
+				b.Fatal("trailing data")
+			}
+		}
+	})
+	b.Run("json-v2", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req api.VerifyRequest
+			if err := jsonv2.Unmarshal(body, &req, jsonv2.RejectUnknownMembers(true)); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
