@@ -131,6 +131,7 @@ func TestChallengeAndRecoveryBadInput(t *testing.T) {
 		{"no code to check", "/verify/recovery-code", `{"hashes":["` + hash + `"]}`, "missing_field", "code"},
 		{"no hashes", "/verify/recovery-code", `{"code":"0000-0000-0000-0000"}`, "missing_field", "hashes"},
 		{"21 hashes", "/verify/recovery-code", `{"code":"0000-0000-0000-0000","hashes":[` + strings.TrimSuffix(strings.Repeat(`"`+hash+`",`, 21), ",") + `]}`, "invalid_parameter", "hashes"},
+		{"hash of another JSON type names its index", "/verify/recovery-code", `{"code":"0000-0000-0000-0000","hashes":["` + hash + `",7]}`, "invalid_parameter", "hashes[1]"},
 		{"malformed hash names its index", "/verify/recovery-code", `{"code":"0000-0000-0000-0000","hashes":["` + hash + `","` + hash + `","sha1:00","` + hash + `"]}`, "invalid_parameter", "hashes[2]"},
 	}
 	a := newAPI(t, time.Unix(1_700_000_000, 0))

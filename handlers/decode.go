@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ func jsonProblem(err error) error {
 	case errors.As(err, &semantic) && semantic.JSONPointer == "":
 		return badRequest(api.CodeInvalidJSON, "", "request body must be a JSON object")
 	case errors.As(err, &semantic):
-		field := topMember(semantic.JSONPointer)
+		field := fieldAt(semantic.JSONPointer)
 		if errors.Is(semantic.Err, api.ErrTokenType) {
 			return badRequest(api.CodeInvalidParameter, field, field+" must be a string or a number")
 		}
@@ -104,13 +105,21 @@ func memberName(p jsontext.Pointer) string {
 	return truncate(p.LastToken())
 }
 
-// topMember is the body's member that p points into: "hashes" for
-// "/hashes/2".
-func topMember(p jsontext.Pointer) string {
-	for name := range p.Tokens() {
-		return truncate(name)
+// fieldAt names the value p points to as problems name fields:
+// "hashes[2]" for "/hashes/2".
+func fieldAt(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
 	}
-	return ""
+	return truncate(b.String())
 }
 
 func truncate(name string) string {
@@ -122,16 +131,22 @@ func truncate(name string) string {
 
 // jsonKind names the JSON type a Go field wants.
 func jsonKind(e *json.SemanticError) string {
-	if e.GoType == nil {
+	t := e.GoType
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
 		return "value of another type"
 	}
-	switch e.GoType.String() {
-	case "int", "*int", "uint64", "*uint64":
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64:
 		return "integer"
-	case "string":
+	case reflect.String:
 		return "string"
-	case "[]string":
-		return "array of strings"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice:
+		return "array"
 	}
 	return "value of another type"
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/acme/totp/guard"
 )
 
-// Metrics are the service's Prometheus collectors, on a registry of their
+// metrics are the service's Prometheus collectors, on a registry of their
 // own. Labels are route templates, methods, status codes and fixed result
 // words: never a secret, a code, a subject or a key, and a bounded set.
-type Metrics struct {
+type metrics struct {
 	registry *prometheus.Registry
 
 	requests *children[requestLabels, requestCollectors]
@@ -82,9 +82,9 @@ const (
 	resultUnavailable = "unavailable"
 )
 
-// NewMetrics registers every collector, the Go runtime's and the process's
+// newMetrics registers every collector, the Go runtime's and the process's
 // among them, on a new registry.
-func NewMetrics() *Metrics {
+func newMetrics() *metrics {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
 		Help: "HTTP requests by route template, method and status code.",
@@ -106,7 +106,7 @@ func NewMetrics() *Metrics {
 		Name: "totp_recovery_verifications_total",
 		Help: "Recovery code verifications by result.",
 	}, []string{"result"})
-	m := &Metrics{
+	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: newChildren(func(l requestLabels) requestCollectors {
 			return requestCollectors{
@@ -140,7 +140,7 @@ func NewMetrics() *Metrics {
 }
 
 // Handler serves the registry in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
+func (m *metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
@@ -152,7 +152,7 @@ var knownMethods = map[string]string{
 }
 
 // countRequest counts and times one request under its route template.
-func (m *Metrics) countRequest(route, method string, status int, elapsed time.Duration) {
+func (m *metrics) countRequest(route, method string, status int, elapsed time.Duration) {
 	if known, ok := knownMethods[method]; ok {
 		method = known
 	} else {
@@ -189,18 +189,18 @@ func count(vec *children[string, prometheus.Counter], reason guard.Reason, err e
 	}
 }
 
-func (m *Metrics) countVerification(reason guard.Reason, err error) {
+func (m *metrics) countVerification(reason guard.Reason, err error) {
 	count(m.verifications, reason, err)
 }
 
-func (m *Metrics) countChallengeVerification(reason guard.Reason, err error) {
+func (m *metrics) countChallengeVerification(reason guard.Reason, err error) {
 	count(m.challengeVerifications, reason, err)
 }
 
-func (m *Metrics) countRecoveryVerification(reason guard.Reason, err error) {
+func (m *metrics) countRecoveryVerification(reason guard.Reason, err error) {
 	count(m.recoveryVerifications, reason, err)
 }
 
-func (m *Metrics) countChallengeIssued() { m.challengesIssued.Inc() }
+func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }
 
-func (m *Metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }
+func (m *metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }

@@ -63,7 +63,7 @@ type Server struct {
 	verifier   *guard.Verifier
 	challenges *challenge.Service
 	recovery   *recovery.Service
-	metrics    *Metrics
+	metrics    *metrics
 	version    string
 }
 
@@ -101,7 +101,7 @@ func New(cfg Config) (http.Handler, error) {
 		},
 		challenges: challenges,
 		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
-		metrics:    NewMetrics(),
+		metrics:    newMetrics(),
 		version:    cfg.Version,
 	}
 	return s.routes(cfg.APIKeys), nil
