@@ -122,11 +122,13 @@ func fieldAt(p jsontext.Pointer) string {
 	return truncate(b.String())
 }
 
+// truncate cuts a name to 64 bytes and replaces what is not UTF-8 (a
+// query may carry any bytes), so a problem can always be written as JSON.
 func truncate(name string) string {
 	if len(name) > 64 {
-		return name[:64]
+		name = name[:64]
 	}
-	return name
+	return strings.ToValidUTF8(name, "\uFFFD")
 }
 
 // jsonKind names the JSON type a Go field wants.

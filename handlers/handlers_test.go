@@ -391,6 +391,8 @@ func TestBadInput(t *testing.T) {
 		{"name with long s (U+017F)", "POST", "/verify/token", `{"ſecret":"` + secret + `","token":"123456"}`, "unknown_field", "ſecret", 400},
 		{"invalid UTF-8", "POST", "/generate/token", "{\"secret\":\"" + secret + "\xff\"}", "invalid_json", "", 400},
 		{"semicolon in query", "POST", "/generate/token?encoding=hex;", `{"secret":"` + secret + `"}`, "invalid_parameter", "", 400},
+		{"query name not UTF-8", "GET", "/generate/secret?%B9=1", "", "unknown_field", "\uFFFD", 400},
+		{"long query name cut inside a character", "GET", "/generate/secret?" + strings.Repeat("a", 63) + "%C3%A9=1", "", "unknown_field", strings.Repeat("a", 63) + "\uFFFD", 400},
 		{"query parameter twice", "GET", "/generate/secret?encoding=hex&encoding=base64", "", "invalid_parameter", "encoding", 400},
 		{"unknown query parameter", "POST", "/generate/token?encodng=hex", `{"secret":"` + secret + `"}`, "unknown_field", "encodng", 400},
 		{"missing secret", "POST", "/generate/token", `{}`, "missing_field", "secret", 400},

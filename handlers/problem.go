@@ -63,11 +63,19 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	body, mErr := json.Marshal(p)
 	if mErr != nil {
-		body = []byte(`{"status":500,"code":"internal"}`)
+		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "problem not written",
+			slog.String("err", mErr.Error()), slog.String("request_id", requestIDOf(c)))
+		p, body = internalProblem, internalProblemJSON
 	}
 	c.Data(p.Status, "application/problem+json", body)
 	c.Abort()
 }
+
+// internalProblem is the answer when not even a problem could be written.
+var (
+	internalProblem     = newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error")
+	internalProblemJSON = []byte(`{"type":"urn:totp:problem:internal","title":"Internal Server Error","status":500,"detail":"internal error","code":"internal"}`)
+)
 
 // reply answers c with v as JSON, through the same library that decodes
 // requests.
