@@ -174,7 +174,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
 	guardMode := fs.String("guard", env("GUARD", "on"), "on: refuse reused codes and throttle failures; off: neither (env GUARD)")
 	guardKey := fs.String("guard-key", getenv("GUARD_KEY"), "key of the secret fingerprints, at least 16 bytes; needed to share Redis (env GUARD_KEY; prefer the env)")
-	capacity := fs.String("guard-capacity", env("GUARD_CAPACITY", strconv.Itoa(guard.DefaultCapacity)), "most entries the in-memory guard holds (env GUARD_CAPACITY)")
+	capacity := fs.String("guard-capacity", env("GUARD_CAPACITY", strconv.Itoa(guard.DefaultCapacity)), "most live records the in-memory guard holds; past it new ones are refused (env GUARD_CAPACITY)")
 	maxFailures := fs.String("max-failures", env("MAX_FAILURES", "5"), "failed verifications of one secret before it is locked (env MAX_FAILURES)")
 	window := fs.String("failure-window", env("FAILURE_WINDOW", "5m"), "window in which failures count, and the lock's length (env FAILURE_WINDOW)")
 	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis for the guard of a fleet, e.g. redis://localhost:6379/0 (env REDIS_URL)")

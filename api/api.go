@@ -42,9 +42,12 @@ const (
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeTooManyAttempts      = "too_many_attempts"
 	CodeStoreUnavailable     = "store_unavailable"
-	CodeUnauthorized         = "unauthorized"
-	CodeGuardOff             = "guard_off"
-	CodeInternal             = "internal"
+	// CodeStoreFull: the in-memory guard store holds all the live records
+	// it may; see Retry-After.
+	CodeStoreFull    = "store_full"
+	CodeUnauthorized = "unauthorized"
+	CodeGuardOff     = "guard_off"
+	CodeInternal     = "internal"
 )
 
 // TOTPOptions are the options every endpoint that takes a secret accepts.

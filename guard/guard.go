@@ -26,6 +26,15 @@ import (
 // closed rather than accept a code it could not record.
 var ErrUnavailable = errors.New("guard store unavailable")
 
+// FullError means a store holds all the records it may, every one still
+// live: the attempt is refused (fail closed) rather than forget a used code
+// or a failure count. RetryAfter is when room may have been reclaimed.
+type FullError struct {
+	RetryAfter time.Duration
+}
+
+func (e *FullError) Error() string { return "guard store full" }
+
 // ThrottledError means the secret failed too often; no answer about the
 // code is given until RetryAfter has passed.
 type ThrottledError struct {
@@ -167,7 +176,8 @@ type Use struct {
 // is not valid ("" when it is). A wrong attempt counts as a failure before
 // it is answered, and a right one is refused while ID is locked, so
 // concurrent guesses cannot exceed the limit. Over the limit it returns a
-// *ThrottledError; when the store fails, ErrUnavailable.
+// *ThrottledError; when the store is full, a *FullError; when it fails,
+// ErrUnavailable.
 func Record(ctx context.Context, store Store, u Use) (Reason, error) {
 	failKey := "fail:" + u.ID
 	if u.FailID != "" {
@@ -176,7 +186,7 @@ func Record(ctx context.Context, store Store, u Use) (Reason, error) {
 	if !u.Matched {
 		failures, left, err := store.Fail(ctx, failKey, u.Window)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return "", storeError(err)
 		}
 		if failures > u.Limit {
 			return "", &ThrottledError{RetryAfter: left}
@@ -186,13 +196,23 @@ func Record(ctx context.Context, store Store, u Use) (Reason, error) {
 	verdict, err := store.Claim(ctx, Claim{Key: "used:" + u.ID, Step: u.Step, TTL: u.TTL, FailKey: failKey, Limit: u.Limit})
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return "", storeError(err)
 	case verdict.Locked > 0:
 		return "", &ThrottledError{RetryAfter: verdict.Locked}
 	case !verdict.Claimed:
 		return Replayed, nil
 	}
 	return "", nil
+}
+
+// storeError is what a store's error means to a caller: a full store as
+// it is, anything else as ErrUnavailable. Both fail closed.
+func storeError(err error) error {
+	var full *FullError
+	if errors.As(err, &full) {
+		return full
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
 // useTTL keeps a used step until no verification could accept it again:

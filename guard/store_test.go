@@ -2,6 +2,9 @@ package guard_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -192,25 +195,107 @@ func testStore(t *testing.T, newStore storeFactory) {
 	})
 }
 
-func TestMemoryStoreIsBounded(t *testing.T) {
+// TestMemoryNeverDropsALiveRecord: a flood of new keys against a full
+// store is refused (fail closed); the used step and the lock that were
+// there before it stay, and existing records keep counting.
+func TestMemoryNeverDropsALiveRecord(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	m := guard.NewMemory(c.Now, 1000)
-	for i := range 10_000 {
-		_, _, err := m.Fail(ctx, "fail:"+string(rune(i)), time.Hour)
+	used := guard.Claim{Key: "used:victim", Step: 7, TTL: time.Hour, FailKey: "fail:victim", Limit: 3}
+	v, err := m.Claim(ctx, used)
+	require.NoError(t, err)
+	require.True(t, v.Claimed)
+	for range 3 {
+		_, _, err := m.Fail(ctx, "fail:locked", time.Hour)
 		require.NoError(t, err)
 	}
-	assert.LessOrEqual(t, m.Len(), 1000, "a flood of distinct keys stays within capacity")
 
-	// Expired entries are reclaimed as new ones arrive, before live ones go.
+	var refused int
+	for i := range 10_000 {
+		c.Add(10 * time.Millisecond) // the flood takes 100 s, well within the records' hour
+		_, _, err := m.Fail(ctx, fmt.Sprintf("fail:flood%d", i), time.Hour)
+		var full *guard.FullError
+		if errors.As(err, &full) {
+			refused++
+			assert.Greater(t, full.RetryAfter, time.Duration(0))
+			continue
+		}
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1000-2, 10_000-refused, "the store filled up to its capacity, then refused")
+	assert.Equal(t, 1000, m.Len())
+	assert.Equal(t, uint64(refused), m.Refused())
+
+	v, err = m.Claim(ctx, used)
+	require.NoError(t, err)
+	assert.False(t, v.Claimed, "the used step is still used")
+	v, err = m.Claim(ctx, guard.Claim{Key: "used:locked", Step: 1, TTL: time.Hour, FailKey: "fail:locked", Limit: 3})
+	require.NoError(t, err)
+	assert.Greater(t, v.Locked, time.Duration(0), "the lock still holds")
+	n, _, err := m.Fail(ctx, "fail:locked", time.Hour)
+	require.NoError(t, err, "an existing record keeps counting in a full store")
+	assert.Equal(t, 4, n)
+
+	// Once the records expire, room is reclaimed: the store fills again.
 	c.Add(2 * time.Hour)
 	for i := range 1000 {
-		_, _, _ = m.Fail(ctx, "fail:new"+string(rune(i)), time.Hour)
+		_, _, err := m.Fail(ctx, fmt.Sprintf("fail:after%d", i), time.Hour)
+		require.NoError(t, err, "record %d", i)
 	}
-	v, err := m.Claim(ctx, guard.Claim{Key: "used:x", Step: 1, TTL: time.Minute, FailKey: "fail:x", Limit: 5})
-	require.NoError(t, err)
-	assert.True(t, v.Claimed)
-	assert.LessOrEqual(t, m.Len(), 1000)
+	assert.Equal(t, 1000, m.Len())
+}
+
+// TestMemoryStaysBoundedUnderChurn: records that come and go for ever do
+// not grow the store's memory, though a Go map keeps the room of deleted
+// entries: the store remakes its map.
+func TestMemoryStaysBoundedUnderChurn(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	m := guard.NewMemory(c.Now, 10_000)
+	churn := func(n int) {
+		for i := range n {
+			c.Add(time.Millisecond)
+			_, _, err := m.Fail(ctx, fmt.Sprintf("fail:%d", i), time.Second)
+			require.NoError(t, err)
+		}
+	}
+	churn(100_000) // the map reaches its working size
+	before := heapInUse()
+	churn(2_000_000)
+	after := heapInUse()
+	t.Logf("heap in use: %.1f MiB after 100,000 records, %.1f MiB after 2,000,000 more", float64(before)/(1<<20), float64(after)/(1<<20))
+	assert.Less(t, after, before+8<<20, "2 million records through a store of 10,000 grew the heap by %d bytes", after-before)
+	assert.LessOrEqual(t, m.Len(), 10_000)
+}
+
+// TestMemoryRecordSize measures what a live record costs, the figure the
+// README gives for sizing GUARD_CAPACITY.
+func TestMemoryRecordSize(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	// A Go map doubles as it grows: just before a doubling a record costs
+	// least, just after it most.
+	for _, n := range []int{450_000, 500_000} {
+		before := heapInUse()
+		m := guard.NewMemory(c.Now, n)
+		for i := range n {
+			_, _, err := m.Fail(ctx, fmt.Sprintf("fail:%043d", i), time.Hour)
+			require.NoError(t, err)
+		}
+		perRecord := float64(heapInUse()-before) / float64(n)
+		t.Logf("%.0f bytes a record (%d records)", perRecord, m.Len())
+		assert.Less(t, perRecord, 90.0)
+		runtime.KeepAlive(m)
+	}
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }
 
 func TestRedisStoreUnavailable(t *testing.T) {

@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,6 +20,7 @@ import (
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -259,4 +263,65 @@ func TestAPIKeys(t *testing.T) {
 		})
 	}
 	assert.NotContains(t, a.logs.String(), "key-one")
+}
+
+// TestFloodNeitherRevivesACodeNorLiftsALock is the attack on a bounded
+// store: wrong codes for many other secrets, sent to fill it, must not
+// make a used code valid again nor unlock a locked secret; a verification
+// that needs a new record once the store is full is refused (503
+// store_full, Retry-After), counted, and warned about once.
+func TestFloodNeitherRevivesACodeNorLiftsALock(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	var logs strings.Builder
+	var a *testAPI
+	a = newAPI(t, start, func(c *handlers.Config) {
+		c.Store = guard.NewMemory(func() time.Time { return a.Now() }, 100)
+		c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	verify := func(secret, token string, skew int) *httptest.ResponseRecorder {
+		req := map[string]any{"secret": secret, "token": token, "skew": skew}
+		if len(secret) == 40 {
+			req["encoding"] = "hex"
+		}
+		return a.do(t, http.MethodPost, "/verify/token", body(t, req))
+	}
+	code := currentCode(t, start)
+	require.True(t, decode[api.VerifyResponse](t, verify(guardSecret, code, 1)).Valid)
+	const locked = "KRSXG5DTMVRXEZLUKRSXG5DTMVRXEZLU"
+	for range apitest.MaxFailures + 1 {
+		verify(locked, "000000", 1)
+	}
+
+	full := 0
+	for i := range 1000 {
+		a.advance(75 * time.Millisecond) // 75 s in all, inside every record's life
+		w := verify(fmt.Sprintf("%040x", i+1), "000000", 1)
+		if w.Code == http.StatusServiceUnavailable {
+			full++
+			assert.Equal(t, "store_full", decode[api.Problem](t, w).Code)
+			assert.NotEmpty(t, w.Header().Get("Retry-After"))
+			continue
+		}
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	}
+	assert.Greater(t, full, 800, "the flood filled the store and was refused")
+
+	w := verify(guardSecret, code, 10)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	got := decode[api.VerifyResponse](t, w)
+	assert.False(t, got.Valid)
+	assert.Equal(t, "replayed", got.Reason)
+
+	lockedCode, err := otp.NewKey([]byte("TestsecretTestsecret"), otp.DefaultParams)
+	require.NoError(t, err)
+	c, err := lockedCode.Generate(a.Now())
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusTooManyRequests, verify(locked, c.Token, 1).Code, "the lock holds")
+
+	scrape := a.do(t, http.MethodGet, "/metrics", "").Body.String()
+	assert.Contains(t, scrape, fmt.Sprintf("totp_verifications_total{result=\"store_full\"} %d", full))
+	assert.Contains(t, scrape, fmt.Sprintf("totp_guard_store_refused_total %d", full))
+	assert.Contains(t, scrape, "totp_guard_store_records 100")
+	assert.Contains(t, scrape, "totp_guard_store_capacity 100")
+	assert.Equal(t, 1, strings.Count(logs.String(), "guard store full"), "one warning, not one a request")
 }

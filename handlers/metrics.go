@@ -80,11 +80,21 @@ const (
 	resultValid       = "valid"
 	resultThrottled   = "throttled"
 	resultUnavailable = "unavailable"
+	resultStoreFull   = "store_full"
 )
 
+// boundedStore is a guard store that counts its records and refusals, as
+// the memory store does.
+type boundedStore interface {
+	Len() int
+	Capacity() int
+	Refused() uint64
+}
+
 // newMetrics registers every collector, the Go runtime's and the process's
-// among them, on a new registry.
-func newMetrics() *metrics {
+// among them, on a new registry, with the guard store's size and refusals
+// when it counts them.
+func newMetrics(store guard.Store) *metrics {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
 		Help: "HTTP requests by route template, method and status code.",
@@ -132,8 +142,24 @@ func newMetrics() *metrics {
 		requests, duration, verifications, m.challengesIssued,
 		challengeVerifications, m.recoveryGenerated, recoveryVerifications,
 	)
+	if b, ok := store.(boundedStore); ok {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "totp_guard_store_records",
+				Help: "Records the in-memory guard store holds, expired ones not yet reclaimed included.",
+			}, func() float64 { return float64(b.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "totp_guard_store_capacity",
+				Help: "Records the in-memory guard store may hold (GUARD_CAPACITY).",
+			}, func() float64 { return float64(b.Capacity()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "totp_guard_store_refused_total",
+				Help: "New records the in-memory guard store refused because it was full.",
+			}, func() float64 { return float64(b.Refused()) }),
+		)
+	}
 	// Every result from the start, so dashboards see zeros, not gaps.
-	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable} {
+	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable, resultStoreFull} {
 		m.verifications.get(r)
 	}
 	return m
@@ -178,6 +204,8 @@ func result(reason guard.Reason, err error) string {
 		return resultThrottled
 	case errors.Is(err, guard.ErrUnavailable):
 		return resultUnavailable
+	case errors.As(err, new(*guard.FullError)):
+		return resultStoreFull
 	}
 	return ""
 }

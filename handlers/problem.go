@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,7 +59,12 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if retryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
 	}
-	if p.Status >= http.StatusInternalServerError {
+	var full *guard.FullError
+	switch {
+	case errors.As(err, &full):
+		// A flood fills the store: one warning a while, not one a request.
+		s.fullWarnings.Do(c.Request.Context(), s.log, "guard store full: verifications that need a new record answer 503 store_full until records expire; raise GUARD_CAPACITY if this is not an attack")
+	case p.Status >= http.StatusInternalServerError:
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
 			slog.String("err", err.Error()), slog.String("request_id", requestIDOf(c)))
 	}
@@ -91,6 +98,21 @@ func reply(c *gin.Context, status int, v any) error {
 // retryAfterSeconds rounds up, so a client never retries a moment early.
 func retryAfterSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// rareLog logs a message at most once per interval.
+type rareLog struct {
+	every time.Duration
+	last  atomic.Int64 // unix nanoseconds of the last line
+}
+
+// Do logs msg as a warning unless it was logged less than every ago.
+func (r *rareLog) Do(ctx context.Context, log *slog.Logger, msg string) {
+	now, last := time.Now().UnixNano(), r.last.Load()
+	if now-last < int64(r.every) || !r.last.CompareAndSwap(last, now) {
+		return
+	}
+	log.WarnContext(ctx, msg)
 }
 
 // domainError is how one domain sentinel is answered. {field} in detail
@@ -143,10 +165,14 @@ func problemOf(err error) (*api.Problem, time.Duration) {
 		throttled *guard.ThrottledError
 		malformed *recovery.MalformedHashError
 		fe        *otp.FieldError
+		full      *guard.FullError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p, 0
+	case errors.As(err, &full):
+		return newProblem(http.StatusServiceUnavailable, api.CodeStoreFull, "",
+			"the guard store is full, so this attempt cannot be recorded and no code can be accepted for a new secret now; retry shortly"), max(full.RetryAfter, time.Second)
 	case errors.As(err, &throttled):
 		return newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
 			fmt.Sprintf("too many failed attempts; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter))), throttled.RetryAfter

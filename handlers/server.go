@@ -65,6 +65,8 @@ type Server struct {
 	recovery   *recovery.Service
 	metrics    *metrics
 	version    string
+
+	fullWarnings rareLog // "guard store full", at most once a minute
 }
 
 // New wires the services cfg describes and returns the router with every
@@ -101,9 +103,10 @@ func New(cfg Config) (http.Handler, error) {
 		},
 		challenges: challenges,
 		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
-		metrics:    newMetrics(),
+		metrics:    newMetrics(cfg.Store),
 		version:    cfg.Version,
 	}
+	s.fullWarnings.every = time.Minute
 	return s.routes(cfg.APIKeys), nil
 }
 
