@@ -44,7 +44,10 @@ const (
 	CodeStoreUnavailable     = "store_unavailable"
 	// CodeStoreFull: the in-memory guard store holds all the live records
 	// it may; see Retry-After.
-	CodeStoreFull    = "store_full"
+	CodeStoreFull = "store_full"
+	// CodeBusy: as many QR codes are being drawn as the instance allows; see
+	// Retry-After.
+	CodeBusy         = "busy"
 	CodeUnauthorized = "unauthorized"
 	CodeGuardOff     = "guard_off"
 	CodeInternal     = "internal"

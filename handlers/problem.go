@@ -64,6 +64,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.As(err, &full):
 		// A flood fills the store: one warning a while, not one a request.
 		s.fullWarnings.Do(c.Request.Context(), s.log, "guard store full: verifications that need a new record answer 503 store_full until records expire; raise GUARD_CAPACITY if this is not an attack")
+	case errors.Is(err, errBusy):
+		// Expected under load; the access line says it.
 	case p.Status >= http.StatusInternalServerError:
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
 			slog.String("err", err.Error()), slog.String("request_id", requestIDOf(c)))
@@ -170,6 +172,9 @@ func problemOf(err error) (*api.Problem, time.Duration) {
 	switch {
 	case errors.As(err, &p):
 		return p, 0
+	case errors.Is(err, errBusy):
+		return newProblem(http.StatusServiceUnavailable, api.CodeBusy, "",
+			"as many QR codes are being drawn as this instance allows; retry shortly"), time.Second
 	case errors.As(err, &full):
 		return newProblem(http.StatusServiceUnavailable, api.CodeStoreFull, "",
 			"the guard store is full, so this attempt cannot be recorded and no code can be accepted for a new secret now; retry shortly"), max(full.RetryAfter, time.Second)

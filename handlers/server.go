@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,6 +50,10 @@ type Config struct {
 	ChallengeKeys        [][]byte
 	ChallengeMaxAttempts int
 
+	// QRConcurrency is how many QR codes may be drawn at once; more are
+	// answered 503 busy. Zero means one per two CPUs, at least one.
+	QRConcurrency int
+
 	// APIKeys, when not empty, are the keys every API route requires.
 	APIKeys []string
 	// Version is reported by /healthz.
@@ -66,13 +71,23 @@ type Server struct {
 	metrics    *metrics
 	version    string
 
-	fullWarnings rareLog // "guard store full", at most once a minute
+	fullWarnings rareLog       // "guard store full", at most once a minute
+	qrSlots      chan struct{} // one per QR code being drawn
 }
 
 // New wires the services cfg describes and returns the router with every
 // route and middleware. main, the tests, the client's tests and the
 // benchmarks all build the service through it.
 func New(cfg Config) (http.Handler, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.routes(cfg.APIKeys), nil
+}
+
+// newServer builds the Server cfg describes.
+func newServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil || cfg.Random == nil || cfg.Log == nil {
 		return nil, errors.New("handlers: Now, Random and Log are required")
 	}
@@ -107,7 +122,12 @@ func New(cfg Config) (http.Handler, error) {
 		version:    cfg.Version,
 	}
 	s.fullWarnings.every = time.Minute
-	return s.routes(cfg.APIKeys), nil
+	qrSlots := cfg.QRConcurrency
+	if qrSlots < 1 {
+		qrSlots = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	s.qrSlots = make(chan struct{}, qrSlots)
+	return s, nil
 }
 
 // routes registers every route and middleware.

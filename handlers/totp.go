@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -11,6 +12,23 @@ import (
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )
+
+// errBusy means as many QR codes are being drawn as the server allows.
+var errBusy = errors.New("too many QR codes being drawn")
+
+// renderQR draws a QR code unless QRConcurrency others are being drawn:
+// the largest takes some 85 ms of CPU, and a few callers asking for many
+// at once would otherwise starve every verification of CPU. The caller
+// who finds no slot is told to retry (503 busy, Retry-After).
+func (s *Server) renderQR(uri string, size int, sizeField string) ([]byte, error) {
+	select {
+	case s.qrSlots <- struct{}{}:
+		defer func() { <-s.qrSlots }()
+	default:
+		return nil, errBusy
+	}
+	return otp.QR(uri, size, sizeField)
+}
 
 // secretParams are the query parameters of GET /generate/secret.
 var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr"}
@@ -90,7 +108,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 		}
 	}
 	if req.qrSize != nil {
-		png, err := otp.QR(resp.URI, *req.qrSize, "qr")
+		png, err := s.renderQR(resp.URI, *req.qrSize, "qr")
 		if err != nil {
 			return err
 		}
@@ -270,7 +288,7 @@ func (s *Server) generateQR(c *gin.Context) error {
 	if req.Size != nil {
 		size = *req.Size
 	}
-	png, err := otp.QR(uri, size, "size")
+	png, err := s.renderQR(uri, size, "size")
 	if err != nil {
 		return err
 	}
