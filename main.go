@@ -135,6 +135,7 @@ type config struct {
 	maxFailures   int
 	failureWindow time.Duration
 	redisURL      string
+	redisMode     string // single, cluster or sentinel
 	redisPrefix   string
 
 	apiKeys []string
@@ -178,7 +179,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	maxFailures := fs.String("max-failures", env("MAX_FAILURES", "5"), "failed verifications of one secret before it is locked (env MAX_FAILURES)")
 	window := fs.String("failure-window", env("FAILURE_WINDOW", "5m"), "window in which failures count, and the lock's length (env FAILURE_WINDOW)")
 	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis for the guard of a fleet, e.g. redis://localhost:6379/0 (env REDIS_URL)")
-	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key (env REDIS_PREFIX)")
+	fs.StringVar(&cfg.redisMode, "redis-mode", env("REDIS_MODE", "single"), "what REDIS_URL names: single (one server), cluster (a Redis Cluster: one node, more as addr= parameters) or sentinel (Sentinels: one, more as addr=, and master_name=) (env REDIS_MODE)")
+	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key, without braces (env REDIS_PREFIX)")
 	apiKeys := fs.String("api-keys", getenv("API_KEYS"), "comma-separated API keys; none: no key needed (env API_KEYS; prefer the env)")
 	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
 	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "base64 32-byte keys for email/SMS challenges, comma-separated: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
@@ -200,6 +202,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.shutdownTimeout, err = time.ParseDuration(*shutdown); err != nil {
 		return cfg, fmt.Errorf("shutdown timeout: %w", err)
+	}
+	switch cfg.redisMode {
+	case "single", "cluster", "sentinel":
+	default:
+		return cfg, fmt.Errorf("redis mode must be single, cluster or sentinel, not %q", cfg.redisMode)
+	}
+	if strings.ContainsAny(cfg.redisPrefix, "{}") {
+		// The first {...} of a key is its hash tag, which the guard sets.
+		return cfg, errors.New("REDIS_PREFIX must not contain { or }")
 	}
 	switch strings.ToLower(*guardMode) {
 	case "on", "true", "1":
@@ -275,7 +286,7 @@ func readAPIKeys(list, file string) ([]string, error) {
 
 // newStore builds the guard store the configuration asks for: nil when
 // the guard is off. close releases it.
-func newStore(cfg config, log *slog.Logger) (store guard.Store, close func(), err error) {
+func newStore(cfg config, log *slog.Logger) (guard.Store, func(), error) {
 	switch {
 	case !cfg.guard:
 		log.Warn("guard is off: codes can be reused within their window and guessed without limit; callers must send after_step and throttle")
@@ -284,27 +295,82 @@ func newStore(cfg config, log *slog.Logger) (store guard.Store, close func(), er
 		log.Info("guard on", "store", "memory", "capacity", cfg.guardCapacity)
 		return guard.NewMemory(time.Now, cfg.guardCapacity), func() {}, nil
 	}
-	opts, err := redis.ParseURL(cfg.redisURL)
+	client, addrs, err := newRedisClient(cfg.redisMode, cfg.redisURL)
 	if err != nil {
-		// The URL may hold a password: do not repeat it.
+		return nil, nil, err
+	}
+	store := guard.NewRedis(client, cfg.redisPrefix)
+	log.Info("guard on", "store", "redis", "redis_mode", cfg.redisMode, "redis_addrs", addrs, "prefix", cfg.redisPrefix)
+	checkEviction(store, log)
+	return store, func() { client.Close() }, nil
+}
+
+// newRedisClient parses url as go-redis does for mode: ParseURL,
+// ParseClusterURL or ParseFailoverURL, which read TLS (rediss://),
+// passwords and timeouts from it. It returns the client and the addresses
+// it starts from, for the log. Timeouts left unset are short: a dead Redis
+// should cost a 503 now, not a hung login.
+func newRedisClient(mode, url string) (redis.UniversalClient, []string, error) {
+	// Errors name the mode, never the URL: it may hold a password.
+	switch mode {
+	case "cluster":
+		opts, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, nil, errors.New("REDIS_URL does not parse as a cluster URL (redis://host:port?addr=host2:port2&addr=...)")
+		}
+		fastFail(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.MaxRetries)
+		return redis.NewClusterClient(opts), opts.Addrs, nil
+	case "sentinel":
+		opts, err := redis.ParseFailoverURL(url)
+		if err != nil || opts.MasterName == "" {
+			return nil, nil, errors.New("REDIS_URL does not parse as a Sentinel URL (redis://sentinel:26379?master_name=NAME&addr=sentinel2:26379)")
+		}
+		fastFail(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.MaxRetries)
+		return redis.NewFailoverClient(opts), opts.SentinelAddrs, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
 		return nil, nil, errors.New("REDIS_URL does not parse as a redis:// or rediss:// URL")
 	}
-	// Fail fast, so a dead Redis costs a 503 now rather than a hung login.
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = time.Second
+	fastFail(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.MaxRetries)
+	return redis.NewClient(opts), []string{opts.Addr}, nil
+}
+
+// fastFail sets the timeouts and retries a URL left unset.
+func fastFail(dial, read, write *time.Duration, retries *int) {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{dial, time.Second}, {read, 500 * time.Millisecond}, {write, 500 * time.Millisecond}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = 500 * time.Millisecond
+	if *retries == 0 {
+		*retries = 1
 	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = 500 * time.Millisecond
+}
+
+// checkEviction warns when Redis may evict the guard's keys before they
+// expire: every policy but noeviction may, since each guard key has a TTL,
+// and an evicted key is a used code accepted again or a lock lifted. It
+// warns rather than refuses: managed Redis often forbids CONFIG or fixes
+// the policy, and an operator who cannot change it should still be able
+// to run, told of the risk.
+func checkEviction(store *guard.Redis, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	policies, err := store.EvictionPolicies(ctx)
+	if err != nil {
+		log.Warn("could not read Redis's maxmemory-policy; set it to noeviction, or a full Redis may drop the guard's records", "err", err.Error())
+		return
 	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 1
+	for _, p := range policies {
+		if p != "noeviction" {
+			log.Warn("Redis's maxmemory-policy lets it evict the guard's records (a used code accepted again, a lock lifted); set maxmemory-policy noeviction", "maxmemory_policy", p)
+			return
+		}
 	}
-	client := redis.NewClient(opts)
-	log.Info("guard on", "store", "redis", "redis_addr", opts.Addr, "prefix", cfg.redisPrefix)
-	return guard.NewRedis(client, cfg.redisPrefix), func() { client.Close() }, nil
 }
 
 // loopback reports whether addr listens on loopback only.

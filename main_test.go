@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -466,6 +467,120 @@ func TestStartupFailureIsJSON(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &last))
 			assert.Equal(t, "ERROR", last.Level)
 			assert.NotEmpty(t, last.Err)
+		})
+	}
+}
+
+// TestFleetOnRedisCluster: two instances on a real three-primary Redis
+// Cluster. Every guard script touches keys of one hash slot, so none is
+// refused with CROSSSLOT; a code used on one instance is replayed on the
+// other; of 50 concurrent uses of one code, spread over both, exactly one
+// is valid; failures on both add up to one lock; recovery codes, whose
+// failures count per set of hashes, work too.
+func TestFleetOnRedisCluster(t *testing.T) {
+	cluster := redistest.StartCluster(t, 3)
+	env := []string{
+		"REDIS_MODE=cluster", "REDIS_URL=" + cluster.URL(), "GUARD_KEY=cluster-test-guard-key-0123456789", "MAX_FAILURES=3",
+		"CHALLENGE_KEYS=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
+	}
+	a, _, _ := startBinary(t, env...)
+	b, _, _ := startBinary(t, env...)
+
+	newSecret := func() string {
+		var s struct{ Secret string }
+		resp, err := http.Get(a + "/generate/secret")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+		return s.Secret
+	}
+	codeOf := func(secret string) string {
+		var tok struct{ Token string }
+		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
+		return tok.Token
+	}
+	type verdict struct {
+		Valid  bool
+		Reason string
+		Code   string
+	}
+	verify := func(base, secret, token string) (int, verdict) {
+		var v verdict
+		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
+		return resp.StatusCode, v
+	}
+
+	secret := newSecret()
+	code := codeOf(secret)
+	status, v := verify(a, secret, code)
+	require.Equal(t, http.StatusOK, status, "%+v", v)
+	assert.True(t, v.Valid, "accepted on A")
+	status, v = verify(b, secret, code)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, verdict{Reason: "replayed"}, v, "replayed on B")
+
+	race := newSecret()
+	raceCode := codeOf(race)
+	var (
+		wg    sync.WaitGroup
+		valid atomic.Int32
+	)
+	for i := range 50 {
+		wg.Go(func() {
+			status, v := verify([]string{a, b}[i%2], race, raceCode)
+			assert.Equal(t, http.StatusOK, status, "%+v", v)
+			if v.Valid {
+				valid.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), valid.Load(), "exactly one of 50 concurrent uses is valid")
+
+	locked := newSecret()
+	for i, base := range []string{a, b, a} {
+		status, v := verify(base, locked, "000000")
+		require.Equal(t, http.StatusOK, status, "failure %d: %+v", i+1, v)
+	}
+	status, v = verify(b, locked, codeOf(locked))
+	assert.Equal(t, http.StatusTooManyRequests, status, "locked on both after failures on both")
+	assert.Equal(t, "too_many_attempts", v.Code)
+
+	var rc struct{ Codes, Hashes []string }
+	post(t, a+"/generate/recovery-codes", map[string]int{"count": 3}, &rc)
+	var rv struct {
+		Valid  bool
+		Reason string
+	}
+	resp := post(t, b+"/verify/recovery-code", map[string]any{"code": rc.Codes[1], "hashes": rc.Hashes}, &rv)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.True(t, rv.Valid)
+	post(t, a+"/verify/recovery-code", map[string]any{"code": rc.Codes[1], "hashes": rc.Hashes}, &rv)
+	assert.Equal(t, "replayed", rv.Reason)
+}
+
+// TestEvictionPolicyWarning: a Redis that may evict keys with a TTL is
+// named in a warning at start; one with noeviction is not.
+func TestEvictionPolicyWarning(t *testing.T) {
+	for _, tt := range []struct {
+		policy   string
+		wantWarn bool
+	}{
+		{"noeviction", false},
+		{"allkeys-lru", true},
+		{"volatile-ttl", true},
+	} {
+		t.Run(tt.policy, func(t *testing.T) {
+			srv := redistest.StartWith(t, "--maxmemory-policy", tt.policy)
+			var logs bytes.Buffer
+			store, closeStore, err := newStore(config{guard: true, redisURL: srv.URL(), redisMode: "single", redisPrefix: "totp:"}, newLogger(&logs, slog.LevelInfo))
+			require.NoError(t, err)
+			defer closeStore()
+			require.NotNil(t, store)
+			assert.Equal(t, tt.wantWarn, strings.Contains(logs.String(), "maxmemory-policy"), logs.String())
+			if tt.wantWarn {
+				assert.Contains(t, logs.String(), tt.policy)
+			}
 		})
 	}
 }

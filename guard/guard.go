@@ -179,9 +179,11 @@ type Use struct {
 // *ThrottledError; when the store is full, a *FullError; when it fails,
 // ErrUnavailable.
 func Record(ctx context.Context, store Store, u Use) (Reason, error) {
-	failKey := "fail:" + u.ID
+	// Both keys carry what failures count against as their hash tag, so a
+	// Redis Cluster keeps them in one slot, where one script can read both.
+	failKey, usedKey := "fail:{"+u.ID+"}", "used:{"+u.ID+"}"
 	if u.FailID != "" {
-		failKey = "fail:" + u.FailID
+		failKey, usedKey = "fail:{"+u.FailID+"}", "used:{"+u.FailID+"}"+u.ID
 	}
 	if !u.Matched {
 		failures, left, err := store.Fail(ctx, failKey, u.Window)
@@ -193,7 +195,7 @@ func Record(ctx context.Context, store Store, u Use) (Reason, error) {
 		}
 		return Mismatch, nil
 	}
-	verdict, err := store.Claim(ctx, Claim{Key: "used:" + u.ID, Step: u.Step, TTL: u.TTL, FailKey: failKey, Limit: u.Limit})
+	verdict, err := store.Claim(ctx, Claim{Key: usedKey, Step: u.Step, TTL: u.TTL, FailKey: failKey, Limit: u.Limit})
 	switch {
 	case err != nil:
 		return "", storeError(err)

@@ -3,24 +3,64 @@ package guard
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis is a Store in a Redis server shared by a fleet of instances. Each
-// operation is one Lua script, so it is atomic across instances, and every
-// key carries a TTL, so Redis reclaims what expires.
+// Redis is a Store in Redis shared by a fleet of instances: one server,
+// a Sentinel-managed primary or a cluster, whatever client go-redis's
+// UniversalClient stands for. Each operation is one Lua script, so it is
+// atomic across instances; the keys one script touches share a hash tag
+// (Record names them so), so on a cluster every script runs on one slot;
+// and every key carries a TTL, so Redis reclaims what expires.
 type Redis struct {
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 }
 
 var _ Store = (*Redis)(nil)
 
-// NewRedis returns a Store on client whose keys all start with prefix.
-func NewRedis(client *redis.Client, prefix string) *Redis {
+// NewRedis returns a Store on client whose keys all start with prefix,
+// which must hold no brace: a brace would start the keys' hash tag.
+func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 	return &Redis{client: client, prefix: prefix}
+}
+
+// EvictionPolicies returns the maxmemory-policy of every server that holds
+// the store's keys: every primary of a cluster, or the one server. Any
+// policy but noeviction lets Redis drop a guard key before its TTL, since
+// each has one; noeviction makes a full Redis refuse writes, which fails
+// closed. Managed services often refuse CONFIG: that is an error here.
+func (r *Redis) EvictionPolicies(ctx context.Context) ([]string, error) {
+	policy := func(ctx context.Context, c *redis.Client) (string, error) {
+		v, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil {
+			return "", err
+		}
+		return v["maxmemory-policy"], nil
+	}
+	if cluster, ok := r.client.(*redis.ClusterClient); ok {
+		var (
+			mu       sync.Mutex
+			policies []string
+		)
+		err := cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			p, err := policy(ctx, c)
+			mu.Lock()
+			defer mu.Unlock()
+			policies = append(policies, p)
+			return err
+		})
+		return policies, err
+	}
+	c, ok := r.client.(*redis.Client)
+	if !ok {
+		return nil, errors.New("unknown kind of Redis client")
+	}
+	p, err := policy(ctx, c)
+	return []string{p}, err
 }
 
 // failScript counts a failure; the first one opens the window.

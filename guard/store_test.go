@@ -47,6 +47,21 @@ func redisFactory(t *testing.T) (guard.Store, func(time.Duration)) {
 	return guard.NewRedis(client, prefix), func(d time.Duration) { ageKeys(t, client, prefix, d) }
 }
 
+// clusterFactory is a Store on a real three-primary Redis Cluster: a
+// script whose keys lay in two slots would fail there with CROSSSLOT.
+func clusterFactory(t *testing.T) (guard.Store, func(time.Duration)) {
+	cluster := redistest.StartCluster(t, 3)
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs()})
+	t.Cleanup(func() { client.Close() })
+	const prefix = "test:"
+	return guard.NewRedis(client, prefix), func(d time.Duration) {
+		require.NoError(t, client.ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
+			ageKeys(t, c, prefix, d)
+			return nil
+		}))
+	}
+}
+
 // ageKeys moves time forward for Redis: every key's TTL shrinks by d, and
 // keys whose TTL runs out are deleted, as Redis itself would.
 func ageKeys(t *testing.T, client *redis.Client, prefix string, d time.Duration) {
@@ -65,11 +80,14 @@ return 0`
 func TestMemoryStore(t *testing.T) { testStore(t, memoryFactory) }
 func TestRedisStore(t *testing.T)  { testStore(t, redisFactory) }
 
+func TestRedisClusterStore(t *testing.T) { testStore(t, clusterFactory) }
+
 // testStore is the contract every Store keeps.
 func testStore(t *testing.T, newStore storeFactory) {
 	ctx := context.Background()
 	claim := func(key string, step uint64) guard.Claim {
-		return guard.Claim{Key: "used:" + key, Step: step, TTL: time.Minute, FailKey: "fail:" + key, Limit: 3}
+		// The two keys share a hash tag, as guard.Record names them.
+		return guard.Claim{Key: "used:{" + key + "}", Step: step, TTL: time.Minute, FailKey: "fail:{" + key + "}", Limit: 3}
 	}
 
 	t.Run("a step is claimed once, and earlier steps with it", func(t *testing.T) {
@@ -111,14 +129,14 @@ func testStore(t *testing.T, newStore storeFactory) {
 	t.Run("failures count inside one window", func(t *testing.T) {
 		s, advance := newStore(t)
 		for want := 1; want <= 4; want++ {
-			n, left, err := s.Fail(ctx, "fail:a", time.Minute)
+			n, left, err := s.Fail(ctx, "fail:{a}", time.Minute)
 			require.NoError(t, err)
 			assert.Equal(t, want, n)
 			assert.InDelta(t, time.Minute-time.Duration(want-1)*10*time.Second, left, float64(time.Second))
 			advance(10 * time.Second)
 		}
 		advance(21 * time.Second)
-		n, left, err := s.Fail(ctx, "fail:a", time.Minute)
+		n, left, err := s.Fail(ctx, "fail:{a}", time.Minute)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "a new window after the old one passed")
 		assert.InDelta(t, time.Minute, left, float64(time.Second))
@@ -127,7 +145,7 @@ func testStore(t *testing.T, newStore storeFactory) {
 	t.Run("a claim is refused while failures reach the limit", func(t *testing.T) {
 		s, advance := newStore(t)
 		for range 3 {
-			_, _, err := s.Fail(ctx, "fail:a", time.Minute)
+			_, _, err := s.Fail(ctx, "fail:{a}", time.Minute)
 			require.NoError(t, err)
 		}
 		advance(20 * time.Second)
@@ -149,7 +167,7 @@ func testStore(t *testing.T, newStore storeFactory) {
 	t.Run("below the limit a claim goes through", func(t *testing.T) {
 		s, _ := newStore(t)
 		for range 2 {
-			_, _, _ = s.Fail(ctx, "fail:a", time.Minute)
+			_, _, _ = s.Fail(ctx, "fail:{a}", time.Minute)
 		}
 		v, err := s.Claim(ctx, claim("a", 5))
 		require.NoError(t, err)
@@ -179,7 +197,7 @@ func testStore(t *testing.T, newStore storeFactory) {
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				n, _, err := s.Fail(ctx, "fail:race", time.Minute)
+				n, _, err := s.Fail(ctx, "fail:{race}", time.Minute)
 				assert.NoError(t, err)
 				if assert.True(t, n >= 1 && n <= 50, n) {
 					assert.False(t, seen[n].Swap(true), "count %d twice", n)
@@ -310,7 +328,7 @@ func TestRedisStoreUnavailable(t *testing.T) {
 	assert.Error(t, s.Ping(ctx))
 	_, err := s.Claim(ctx, guard.Claim{Key: "used:a", Step: 1, TTL: time.Minute, FailKey: "fail:a", Limit: 5})
 	assert.Error(t, err)
-	_, _, err = s.Fail(ctx, "fail:a", time.Minute)
+	_, _, err = s.Fail(ctx, "fail:{a}", time.Minute)
 	assert.Error(t, err)
 
 	srv.Restart(t)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,12 +20,19 @@ type Server struct {
 	cmd  *exec.Cmd
 	port int
 	dir  string
+	args []string // more redis-server arguments
 }
 
 // Start runs redis-server on a free port until the test ends. Without the
 // binary the test is skipped with a loud message, except under CI (CI set),
 // where it fails: there the Redis tests must run.
 func Start(tb testing.TB) *Server {
+	tb.Helper()
+	return StartWith(tb)
+}
+
+// StartWith is Start with more redis-server arguments.
+func StartWith(tb testing.TB, args ...string) *Server {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		msg := "redis-server is not installed (apt-get install redis-server): SKIPPING the Redis tests"
@@ -40,7 +48,7 @@ func Start(tb testing.TB) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: tb.TempDir()}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: tb.TempDir(), args: args}
 	s.start(tb)
 	tb.Cleanup(s.Stop)
 	return s
@@ -51,9 +59,9 @@ func (s *Server) URL() string { return "redis://" + s.Addr }
 
 func (s *Server) start(tb testing.TB) {
 	tb.Helper()
-	s.cmd = exec.Command("redis-server",
+	s.cmd = exec.Command("redis-server", append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
+		"--save", "", "--appendonly", "no", "--dir", s.dir}, s.args...)...)
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -86,4 +94,67 @@ func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
 	s.Stop()
 	s.start(tb)
+}
+
+// Cluster is a running Redis Cluster of primaries without replicas.
+type Cluster struct {
+	Nodes []*Server
+}
+
+// Addrs are the primaries' addresses.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr
+	}
+	return addrs
+}
+
+// URL is the cluster's URL for go-redis's ParseClusterURL: the first node,
+// and the others as addr parameters.
+func (c *Cluster) URL() string {
+	u := c.Nodes[0].URL()
+	for i, n := range c.Nodes[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + n.Addr
+	}
+	return u
+}
+
+// StartCluster runs a Redis Cluster of n primaries (redis-server with
+// --cluster-enabled yes, joined by redis-cli --cluster create) on free
+// loopback ports until the test ends, skipping or failing as Start does
+// without the binaries.
+func StartCluster(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		Start(tb) // skips or fails with the same message
+	}
+	c := &Cluster{}
+	for range n {
+		c.Nodes = append(c.Nodes, StartWith(tb, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000"))
+	}
+	args := append([]string{"--cluster", "create"}, c.Addrs()...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command("redis-cli", args...).CombinedOutput(); err != nil {
+		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	// Every node must agree the cluster is up before it is used.
+	deadline := time.Now().Add(20 * time.Second)
+	for _, node := range c.Nodes {
+		for {
+			out, _ := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(node.port), "cluster", "info").Output()
+			if strings.Contains(string(out), "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("cluster not ok on %s within 20 s:\n%s", node.Addr, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return c
 }
