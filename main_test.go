@@ -584,3 +584,59 @@ func TestEvictionPolicyWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisURLs: each shape parses as go-redis parses it, and an error
+// never repeats the URL, which may hold a password.
+func TestRedisURLs(t *testing.T) {
+	tests := []struct {
+		name      string
+		mode, url string
+		wantAddrs []string
+		wantErr   bool
+	}{
+		{"single", "single", "redis://:s3cret@10.0.0.1:6379/0", []string{"10.0.0.1:6379"}, false},
+		{"single with TLS", "single", "rediss://:s3cret@redis.internal:6380", []string{"redis.internal:6380"}, false},
+		{"cluster", "cluster", "redis://:s3cret@10.0.0.1:7000?addr=10.0.0.2:7000&addr=10.0.0.3:7000", []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"}, false},
+		{"sentinel", "sentinel", "redis://:s3cret@10.0.0.1:26379?master_name=main&addr=10.0.0.2:26379", []string{"10.0.0.1:26379", "10.0.0.2:26379"}, false},
+		{"sentinel without a master name", "sentinel", "redis://:s3cret@10.0.0.1:26379", nil, true},
+		{"single, not a URL", "single", "http://:s3cret@10.0.0.1", nil, true},
+		{"cluster, unknown parameter", "cluster", "redis://:s3cret@10.0.0.1:7000?colour=red", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, addrs, err := newRedisClient(tt.mode, tt.url)
+			if tt.wantErr {
+				require.Error(t, err)
+				assert.NotContains(t, err.Error(), "s3cret")
+				return
+			}
+			require.NoError(t, err)
+			defer client.Close()
+			assert.Equal(t, tt.wantAddrs, addrs)
+		})
+	}
+}
+
+// TestFleetThroughSentinel: an instance finds its Redis through a real
+// Sentinel, and the guard works there.
+func TestFleetThroughSentinel(t *testing.T) {
+	sentinel := redistest.StartSentinel(t)
+	env := []string{"REDIS_MODE=sentinel", "REDIS_URL=" + sentinel.URL(), "GUARD_KEY=sentinel-test-guard-key-0123456789"}
+	a, _, _ := startBinary(t, env...)
+	b, _, _ := startBinary(t, env...)
+	var s struct{ Secret string }
+	resp, err := http.Get(a + "/generate/secret")
+	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+	resp.Body.Close()
+	var tok struct{ Token string }
+	post(t, a+"/generate/token", map[string]string{"secret": s.Secret}, &tok)
+	var v struct {
+		Valid  bool
+		Reason string
+	}
+	post(t, a+"/verify/token", map[string]string{"secret": s.Secret, "token": tok.Token}, &v)
+	assert.True(t, v.Valid)
+	post(t, b+"/verify/token", map[string]string{"secret": s.Secret, "token": tok.Token}, &v)
+	assert.Equal(t, "replayed", v.Reason)
+}

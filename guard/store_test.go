@@ -82,6 +82,17 @@ func TestRedisStore(t *testing.T)  { testStore(t, redisFactory) }
 
 func TestRedisClusterStore(t *testing.T) { testStore(t, clusterFactory) }
 
+func TestRedisSentinelStore(t *testing.T) { testStore(t, sentinelFactory) }
+
+// sentinelFactory is a Store on a primary found through a real Sentinel.
+func sentinelFactory(t *testing.T) (guard.Store, func(time.Duration)) {
+	sentinel := redistest.StartSentinel(t)
+	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redistest.SentinelMaster, SentinelAddrs: []string{sentinel.Addr}})
+	t.Cleanup(func() { client.Close() })
+	const prefix = "test:"
+	return guard.NewRedis(client, prefix), func(d time.Duration) { ageKeys(t, client, prefix, d) }
+}
+
 // testStore is the contract every Store keeps.
 func testStore(t *testing.T, newStore storeFactory) {
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,12 +43,7 @@ func StartWith(tb testing.TB, args ...string) *Server {
 		fmt.Fprintln(os.Stderr, "!!!", msg)
 		tb.Skip(msg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freePort(tb)
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: tb.TempDir(), args: args}
 	s.start(tb)
 	tb.Cleanup(s.Stop)
@@ -157,4 +153,58 @@ func StartCluster(tb testing.TB, n int) *Cluster {
 		}
 	}
 	return c
+}
+
+// Sentinel is a running redis-sentinel watching one primary.
+type Sentinel struct {
+	Addr    string
+	Primary *Server
+	cmd     *exec.Cmd
+}
+
+// SentinelMaster is the name the Sentinel knows the primary by.
+const SentinelMaster = "totp-primary"
+
+// URL is the Sentinel's URL for go-redis's ParseFailoverURL.
+func (s *Sentinel) URL() string {
+	return "redis://" + s.Addr + "?master_name=" + SentinelMaster
+}
+
+// StartSentinel runs a primary and one Sentinel (redis-server --sentinel)
+// that monitors it, on free loopback ports, until the test ends.
+func StartSentinel(tb testing.TB) *Sentinel {
+	tb.Helper()
+	primary := Start(tb)
+	port := freePort(tb)
+	conf := filepath.Join(tb.TempDir(), "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor %s 127.0.0.1 %d 1\n", port, SentinelMaster, primary.port)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	s := &Sentinel{Addr: fmt.Sprintf("127.0.0.1:%d", port), Primary: primary, cmd: exec.Command("redis-server", conf, "--sentinel")}
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(port), "sentinel", "get-master-addr-by-name", SentinelMaster).Output()
+		if strings.Contains(string(out), strconv.Itoa(primary.port)) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the Sentinel did not name its primary within 10 s: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
