@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/internal/redistest"
+	"github.com/acme/totp/otp"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -639,4 +641,148 @@ func TestFleetThroughSentinel(t *testing.T) {
 	assert.True(t, v.Valid)
 	post(t, b+"/verify/token", map[string]string{"secret": s.Secret, "token": tok.Token}, &v)
 	assert.Equal(t, "replayed", v.Reason)
+}
+
+// hammer verifies fresh secrets' current codes against base from workers
+// goroutines until stop is closed, and reports every answer.
+type answer struct {
+	at     time.Time // when the request was sent
+	done   time.Time // when its answer came
+	status int       // 0: no answer (a connection error)
+	valid  bool
+	code   string
+}
+
+func hammer(t *testing.T, base string, workers int, stop <-chan struct{}) <-chan answer {
+	t.Helper()
+	out := make(chan answer, 1<<16)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				secret := make([]byte, 20)
+				binary.BigEndian.PutUint64(secret, uint64(w)<<40|uint64(i))
+				key, err := otp.NewKey(secret, otp.DefaultParams)
+				require.NoError(t, err)
+				code, err := key.Generate(time.Now())
+				require.NoError(t, err)
+				body := fmt.Sprintf(`{"secret":"%x","encoding":"hex","token":"%s"}`, secret, code.Token)
+				a := answer{at: time.Now()}
+				resp, err := client.Post(base+"/verify/token", "application/json", strings.NewReader(body))
+				if err == nil {
+					var v struct {
+						Valid bool
+						Code  string
+					}
+					_ = json.NewDecoder(resp.Body).Decode(&v)
+					resp.Body.Close()
+					a.status, a.valid, a.code = resp.StatusCode, v.Valid, v.Code
+				}
+				a.done = time.Now()
+				out <- a
+			}
+		})
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out
+}
+
+// TestRedisKilledUnderLoad: while valid codes for fresh secrets pour in,
+// Redis is killed and started again. No code is accepted while it is
+// down, every answer then is 503 store_unavailable, and the service
+// recovers by itself once Redis is back.
+func TestRedisKilledUnderLoad(t *testing.T) {
+	srv := redistest.Start(t)
+	base, _, _ := startBinary(t, "REDIS_URL="+srv.URL(), "GUARD_KEY=kill-test-guard-key-0123456789")
+	stop := make(chan struct{})
+	answers := hammer(t, base, 4, stop)
+
+	time.Sleep(500 * time.Millisecond)
+	srv.Stop()
+	down := time.Now()
+	time.Sleep(3 * time.Second)
+	restart := time.Now()
+	srv.Restart(t)
+	up := time.Now()
+	time.Sleep(2 * time.Second)
+	close(stop)
+
+	var before, during, after, unavailable, sentDuring int
+	var slowest time.Duration
+	var recovered time.Time
+	for a := range answers {
+		switch {
+		case a.at.Before(down):
+			before++
+			assert.True(t, a.status != http.StatusOK || a.valid, "a fresh code before the kill is valid")
+		case a.at.Before(restart) && !a.done.Before(restart):
+			sentDuring++
+		case a.at.Before(restart):
+			// Sent and answered while Redis was dead. (One sent then but
+			// answered after the restart may have waited for Redis and
+			// been recorded there: that is no use accepted unrecorded.)
+			during++
+			slowest = max(slowest, a.done.Sub(a.at))
+			assert.False(t, a.valid, "no code is accepted while Redis is down")
+			if assert.Equal(t, http.StatusServiceUnavailable, a.status) {
+				assert.Equal(t, "store_unavailable", a.code)
+				unavailable++
+			}
+		case a.at.After(up):
+			after++
+			if a.valid && (recovered.IsZero() || a.at.Before(recovered)) {
+				recovered = a.at
+			}
+		}
+	}
+	require.NotZero(t, before)
+	require.NotZero(t, during, "requests were sent and answered while Redis was down (%d sent then)", sentDuring)
+	require.False(t, recovered.IsZero(), "verification recovered without a restart of the service")
+	t.Logf("answers: %d before the kill, %d while down (%d of them 503 store_unavailable, the slowest in %v), %d after Redis was back; first valid answer %v after Redis answered again",
+		before, during, unavailable, slowest.Round(time.Millisecond), after, recovered.Sub(up).Round(time.Millisecond))
+	assert.Less(t, recovered.Sub(up), 5*time.Second)
+}
+
+// TestSIGTERMUnderLoad: SIGTERM while requests pour in drops none that was
+// sent before it, and the service exits 0 within SHUTDOWN_TIMEOUT.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	base, cmd, _ := startBinary(t, "SHUTDOWN_TIMEOUT=5s")
+	stop := make(chan struct{})
+	answers := hammer(t, base, 8, stop)
+	time.Sleep(time.Second)
+	signalled := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit 0")
+		t.Logf("exited %v after SIGTERM", time.Since(signalled).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("still running 5 s (SHUTDOWN_TIMEOUT) after SIGTERM")
+	}
+	close(stop)
+
+	// A request sent a moment before the signal may still be on its way
+	// into a connection the server is closing as idle; 5 ms is margin.
+	var before, dropped, after int
+	for a := range answers {
+		if a.at.Before(signalled.Add(-5 * time.Millisecond)) {
+			before++
+			if a.status != http.StatusOK {
+				dropped++
+			}
+		} else {
+			after++
+		}
+	}
+	t.Logf("%d requests sent before SIGTERM, %d of them dropped; %d sent after, refused or answered", before, dropped, after)
+	require.NotZero(t, before)
+	assert.Zero(t, dropped)
 }

@@ -325,3 +325,35 @@ func TestFloodNeitherRevivesACodeNorLiftsALock(t *testing.T) {
 	assert.Contains(t, scrape, "totp_guard_store_capacity 100")
 	assert.Equal(t, 1, strings.Count(logs.String(), "guard store full"), "one warning, not one a request")
 }
+
+// TestFloodInRedis is the same attack on the Redis store, which keeps
+// every key until its TTL (with maxmemory-policy noeviction, as the README
+// asks): the used code stays replayed and the lock holds.
+func TestFloodInRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { client.Close() })
+	start := time.Unix(1_700_000_000, 0)
+	a := newAPI(t, start, func(c *handlers.Config) { c.Store = guard.NewRedis(client, "flood:") })
+	verify := func(secret, encoding, token string, skew int) *httptest.ResponseRecorder {
+		return a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": secret, "encoding": encoding, "token": token, "skew": skew}))
+	}
+	code := currentCode(t, start)
+	require.True(t, decode[api.VerifyResponse](t, verify(guardSecret, "base32", code, 1)).Valid)
+	const locked = "KRSXG5DTMVRXEZLUKRSXG5DTMVRXEZLU"
+	for range apitest.MaxFailures + 1 {
+		verify(locked, "base32", "000000", 1)
+	}
+	for i := range 5000 {
+		a.advance(15 * time.Millisecond) // 75 s in all
+		w := verify(fmt.Sprintf("%040x", i+1), "hex", "000000", 1)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	}
+	got := decode[api.VerifyResponse](t, verify(guardSecret, "base32", code, 10))
+	assert.Equal(t, "replayed", got.Reason)
+	key, err := otp.NewKey([]byte("TestsecretTestsecret"), otp.DefaultParams)
+	require.NoError(t, err)
+	c, err := key.Generate(a.Now())
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusTooManyRequests, verify(locked, "base32", c.Token, 1).Code, "the lock holds")
+}
