@@ -22,6 +22,8 @@
 //	@in							header
 //	@name						Authorization
 //	@description				The same key as "Bearer KEY".
+//	@tag.name					hotp
+//	@tag.description			Counter-based codes (RFC 4226) for hardware tokens; the caller keeps the counter
 //	@tag.name					challenges
 //	@tag.description			Email and SMS codes, with no storage
 //	@tag.name					recovery codes

@@ -66,6 +66,66 @@ type TOTPOptions struct {
 	Digits *int `json:"digits,omitempty" minimum:"6" maximum:"8" example:"6"`
 	// Period is the seconds per step.
 	Period *int `json:"period,omitempty" minimum:"1" maximum:"3600" example:"30"`
+	// Encoder is how codes are written: digits, or Steam Guard's five
+	// characters (digits then defaults to, and must be, 5).
+	Encoder string `json:"encoder,omitempty" enums:"default,steam" example:"default"`
+}
+
+// HOTPOptions are the options of the HOTP routes: TOTP's, less the period.
+type HOTPOptions struct {
+	Encoding  string `json:"encoding,omitempty" enums:"base32,hex,base64,ascii" example:"base32"`
+	Algorithm string `json:"algorithm,omitempty" enums:"SHA1,SHA256,SHA512" example:"SHA1"`
+	Digits    *int   `json:"digits,omitempty" minimum:"5" maximum:"8" example:"6"`
+	Encoder   string `json:"encoder,omitempty" enums:"default,steam" example:"default"`
+}
+
+// HOTPTokenRequest asks for the RFC 4226 code of a counter.
+type HOTPTokenRequest struct {
+	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	Counter *uint64 `json:"counter" example:"42"`
+	HOTPOptions
+}
+
+// HOTPTokenResponse is the code of a counter.
+type HOTPTokenResponse struct {
+	Token   string `json:"token" example:"287082"`
+	Counter uint64 `json:"counter" example:"42"`
+}
+
+// HOTPVerifyRequest asks whether a code is one of the counters from
+// counter to counter+look_ahead.
+type HOTPVerifyRequest struct {
+	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	Token  Token  `json:"token" swaggertype:"string" example:"287082"`
+	// Counter is the next counter the caller expects: the next_counter it
+	// stored from the last accepted code (0 for a new token).
+	Counter *uint64 `json:"counter" example:"42"`
+	// LookAhead is how many counters past counter are tried too.
+	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"100" example:"10"`
+	HOTPOptions
+}
+
+// HOTPResyncRequest asks for the counter after two codes typed in a row.
+type HOTPResyncRequest struct {
+	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	Token   Token   `json:"token" swaggertype:"string" example:"287082"`
+	Token2  Token   `json:"token2" swaggertype:"string" example:"359152"`
+	Counter *uint64 `json:"counter" example:"42"`
+	// LookAhead is how many counters past counter the first code is
+	// looked for.
+	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"1000" example:"100"`
+	HOTPOptions
+}
+
+// HOTPVerifyResponse says whether a code (or, for a resync, the two codes
+// in a row) matched, at which counter, and the counter to store next.
+type HOTPVerifyResponse struct {
+	Valid  bool   `json:"valid" example:"true"`
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:"mismatch"`
+	// Counter is the matched counter (for a resync, the second code's).
+	Counter *uint64 `json:"counter,omitempty" example:"45"`
+	// NextCounter is Counter+1: store it and send it as counter next time.
+	NextCounter *uint64 `json:"next_counter,omitempty" example:"46"`
 }
 
 // SecretQuery is the query of GET /generate/secret; zero fields are left out.
@@ -78,6 +138,10 @@ type SecretQuery struct {
 	Digits    int
 	Period    int
 	QR        int // with it (and Account) the answer carries a QR PNG of this size
+	Encoder   string
+	// Type "hotp" makes the Key URI otpauth://hotp with Counter.
+	Type    string
+	Counter uint64
 }
 
 // Values encodes q as query parameters.
@@ -96,6 +160,11 @@ func (q SecretQuery) Values() url.Values {
 	set("digits", strconv.Itoa(q.Digits))
 	set("period", strconv.Itoa(q.Period))
 	set("qr", strconv.Itoa(q.QR))
+	set("encoder", q.Encoder)
+	set("type", q.Type)
+	if q.Type == "hotp" {
+		v.Set("counter", strconv.FormatUint(q.Counter, 10))
+	}
 	return v
 }
 
@@ -113,6 +182,10 @@ type VerifyRequest struct {
 	Token Token `json:"token" swaggertype:"string" example:"123456"`
 	// Skew is how many steps before and after now are accepted.
 	Skew *int `json:"skew,omitempty" minimum:"0" maximum:"10" example:"1"`
+	// SkewPast and SkewFuture set the window's two sides apart (each 0
+	// when left out), instead of skew.
+	SkewPast   *int `json:"skew_past,omitempty" minimum:"0" maximum:"10" example:"1"`
+	SkewFuture *int `json:"skew_future,omitempty" minimum:"0" maximum:"10" example:"0"`
 	// AfterStep refuses any match at or before this step (reason stale):
 	// store the step of each accepted code and send it here, and a code
 	// can never be used twice, even with the guard off.

@@ -701,6 +701,192 @@ const docTemplate = `{
                 }
             }
         },
+        "/hotp/resync": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Finds the lowest counter from ` + "`" + `counter` + "`" + ` to ` + "`" + `counter` + "`" + `+` + "`" + `look_ahead` + "`" + ` (default 100, at most 1000) whose code is ` + "`" + `token` + "`" + ` and whose next code is ` + "`" + `token2` + "`" + `, as privacyIDEA and LinOTP resynchronise a token pressed many times unseen; answers the second code's counter and ` + "`" + `next_counter` + "`" + ` to store.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hotp"
+                ],
+                "summary": "Resynchronise an HOTP token",
+                "parameters": [
+                    {
+                        "description": "secret, two consecutive codes, counter, look_ahead and options",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPResyncRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, secret or option",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many failed attempts for this secret; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable or full",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/hotp/token": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Returns the RFC 4226 code of ` + "`" + `counter` + "`" + `: what a hardware token shows at its next press when ` + "`" + `counter` + "`" + ` is its count.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hotp"
+                ],
+                "summary": "Code of an HOTP counter",
+                "parameters": [
+                    {
+                        "description": "secret, counter and options",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPTokenRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPTokenResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, secret or option",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/hotp/verify": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Checks ` + "`" + `token` + "`" + ` against the counters from ` + "`" + `counter` + "`" + ` to ` + "`" + `counter` + "`" + `+` + "`" + `look_ahead` + "`" + ` (default 10) and answers the lowest that matches, and ` + "`" + `next_counter` + "`" + ` to store. With the guard on, a counter at or below one already accepted for the secret is ` + "`" + `replayed` + "`" + `, and failures count towards the secret's lock, as for TOTP.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "hotp"
+                ],
+                "summary": "Verify an HOTP code",
+                "parameters": [
+                    {
+                        "description": "secret, token, counter, look_ahead and options",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.HOTPVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, secret or option",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many failed attempts for this secret; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable or full",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/readyz": {
             "get": {
                 "produces": [
@@ -982,6 +1168,212 @@ const docTemplate = `{
                 }
             }
         },
+        "api.HOTPResyncRequest": {
+            "type": "object",
+            "properties": {
+                "algorithm": {
+                    "type": "string",
+                    "enum": [
+                        "SHA1",
+                        "SHA256",
+                        "SHA512"
+                    ],
+                    "example": "SHA1"
+                },
+                "counter": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "digits": {
+                    "type": "integer",
+                    "maximum": 8,
+                    "minimum": 5,
+                    "example": 6
+                },
+                "encoder": {
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
+                "encoding": {
+                    "type": "string",
+                    "enum": [
+                        "base32",
+                        "hex",
+                        "base64",
+                        "ascii"
+                    ],
+                    "example": "base32"
+                },
+                "look_ahead": {
+                    "description": "LookAhead is how many counters past counter the first code is\nlooked for.",
+                    "type": "integer",
+                    "maximum": 1000,
+                    "minimum": 0,
+                    "example": 100
+                },
+                "secret": {
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXP"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "287082"
+                },
+                "token2": {
+                    "type": "string",
+                    "example": "359152"
+                }
+            }
+        },
+        "api.HOTPTokenRequest": {
+            "type": "object",
+            "properties": {
+                "algorithm": {
+                    "type": "string",
+                    "enum": [
+                        "SHA1",
+                        "SHA256",
+                        "SHA512"
+                    ],
+                    "example": "SHA1"
+                },
+                "counter": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "digits": {
+                    "type": "integer",
+                    "maximum": 8,
+                    "minimum": 5,
+                    "example": 6
+                },
+                "encoder": {
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
+                "encoding": {
+                    "type": "string",
+                    "enum": [
+                        "base32",
+                        "hex",
+                        "base64",
+                        "ascii"
+                    ],
+                    "example": "base32"
+                },
+                "secret": {
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXP"
+                }
+            }
+        },
+        "api.HOTPTokenResponse": {
+            "type": "object",
+            "properties": {
+                "counter": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "token": {
+                    "type": "string",
+                    "example": "287082"
+                }
+            }
+        },
+        "api.HOTPVerifyRequest": {
+            "type": "object",
+            "properties": {
+                "algorithm": {
+                    "type": "string",
+                    "enum": [
+                        "SHA1",
+                        "SHA256",
+                        "SHA512"
+                    ],
+                    "example": "SHA1"
+                },
+                "counter": {
+                    "description": "Counter is the next counter the caller expects: the next_counter it\nstored from the last accepted code (0 for a new token).",
+                    "type": "integer",
+                    "example": 42
+                },
+                "digits": {
+                    "type": "integer",
+                    "maximum": 8,
+                    "minimum": 5,
+                    "example": 6
+                },
+                "encoder": {
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
+                "encoding": {
+                    "type": "string",
+                    "enum": [
+                        "base32",
+                        "hex",
+                        "base64",
+                        "ascii"
+                    ],
+                    "example": "base32"
+                },
+                "look_ahead": {
+                    "description": "LookAhead is how many counters past counter are tried too.",
+                    "type": "integer",
+                    "maximum": 100,
+                    "minimum": 0,
+                    "example": 10
+                },
+                "secret": {
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXP"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "287082"
+                }
+            }
+        },
+        "api.HOTPVerifyResponse": {
+            "type": "object",
+            "properties": {
+                "counter": {
+                    "description": "Counter is the matched counter (for a resync, the second code's).",
+                    "type": "integer",
+                    "example": 45
+                },
+                "next_counter": {
+                    "description": "NextCounter is Counter+1: store it and send it as counter next time.",
+                    "type": "integer",
+                    "example": 46
+                },
+                "reason": {
+                    "type": "string",
+                    "enum": [
+                        "mismatch",
+                        "malformed",
+                        "replayed"
+                    ],
+                    "example": "mismatch"
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
         "api.HealthResponse": {
             "type": "object",
             "properties": {
@@ -1047,6 +1439,15 @@ const docTemplate = `{
                     "maximum": 8,
                     "minimum": 6,
                     "example": 6
+                },
+                "encoder": {
+                    "description": "Encoder is how codes are written: digits, or Steam Guard's five\ncharacters (digits then defaults to, and must be, 5).",
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
                 },
                 "encoding": {
                     "description": "Encoding is how secret is written; for POST routes it may also come as\nthe query parameter encoding, and the body wins.",
@@ -1215,6 +1616,15 @@ const docTemplate = `{
                     "minimum": 6,
                     "example": 6
                 },
+                "encoder": {
+                    "description": "Encoder is how codes are written: digits, or Steam Guard's five\ncharacters (digits then defaults to, and must be, 5).",
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
                 "encoding": {
                     "description": "Encoding is how secret is written; for POST routes it may also come as\nthe query parameter encoding, and the body wins.",
                     "type": "string",
@@ -1287,6 +1697,15 @@ const docTemplate = `{
                     "minimum": 6,
                     "example": 6
                 },
+                "encoder": {
+                    "description": "Encoder is how codes are written: digits, or Steam Guard's five\ncharacters (digits then defaults to, and must be, 5).",
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
                 "encoding": {
                     "description": "Encoding is how secret is written; for POST routes it may also come as\nthe query parameter encoding, and the body wins.",
                     "type": "string",
@@ -1311,6 +1730,19 @@ const docTemplate = `{
                 },
                 "skew": {
                     "description": "Skew is how many steps before and after now are accepted.",
+                    "type": "integer",
+                    "maximum": 10,
+                    "minimum": 0,
+                    "example": 1
+                },
+                "skew_future": {
+                    "type": "integer",
+                    "maximum": 10,
+                    "minimum": 0,
+                    "example": 0
+                },
+                "skew_past": {
+                    "description": "SkewPast and SkewFuture set the window's two sides apart (each 0\nwhen left out), instead of skew.",
                     "type": "integer",
                     "maximum": 10,
                     "minimum": 0,

@@ -118,7 +118,7 @@ type Attempt struct {
 	Key    *otp.Key
 	Token  string
 	Now    time.Time
-	Skew   int
+	Window otp.Window
 	// AfterStep, when set, refuses any match at or before it (Stale): the
 	// stateless replay guard for callers that store the last step.
 	AfterStep *uint64
@@ -129,15 +129,57 @@ type Attempt struct {
 // as a failure before it is answered, and a right code is refused while the
 // secret is locked, so concurrent guesses cannot exceed the limit.
 func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
-	match, err := a.Key.Verify(a.Token, a.Now, a.Skew)
+	match, err := a.Key.Verify(a.Token, a.Now, a.Window)
+	if err == nil && match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
+		return Result{Reason: Stale}, nil
+	}
+	return v.record(ctx, kindTOTP, a.Secret, a.Key.Params, match, err, useTTL(match.Step, a.Key.Params, a.Now))
+}
+
+// HOTPUsedTTL is how long an accepted HOTP counter is remembered. The
+// caller stores next_counter, which refuses older codes for ever; the
+// guard's record is what refuses a second use racing the first, or a
+// caller that did not store.
+const HOTPUsedTTL = time.Hour
+
+// CounterAttempt is one HOTP verification: Token against the counters
+// Counter to Counter+LookAhead, or, with Token2, a resynchronisation that
+// looks for the two codes in a row.
+type CounterAttempt struct {
+	Secret    []byte // decoded, for the fingerprint
+	Key       *otp.Key
+	Token     string
+	Token2    string // set for a resynchronisation
+	Counter   uint64
+	LookAhead int
+}
+
+// VerifyCounter checks a.Token against HOTP counters, or with a.Token2
+// resynchronises, and records the outcome as Verify does. A matched
+// counter at or below one already accepted for the secret is Replayed.
+// HOTP uses are recorded apart from TOTP steps of the same secret; their
+// failures count towards the same lock.
+func (v *Verifier) VerifyCounter(ctx context.Context, a CounterAttempt) (Result, error) {
+	var (
+		match otp.Match
+		err   error
+	)
+	if a.Token2 != "" {
+		match, err = a.Key.Resync(a.Token, a.Token2, a.Counter, a.LookAhead)
+	} else {
+		match, err = a.Key.VerifyCounter(a.Token, a.Counter, a.LookAhead)
+	}
+	return v.record(ctx, kindHOTP, a.Secret, a.Key.Params, match, err, HOTPUsedTTL)
+}
+
+// record turns a match into a Result, recording it in the store when
+// the guard is on.
+func (v *Verifier) record(ctx context.Context, kind byte, secret []byte, p otp.Params, match otp.Match, err error, ttl time.Duration) (Result, error) {
 	if errors.Is(err, otp.ErrMalformedToken) {
 		return Result{Reason: Malformed}, nil
 	}
 	if err != nil {
 		return Result{}, err
-	}
-	if match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
-		return Result{Reason: Stale}, nil
 	}
 	if v.Store == nil {
 		if !match.Valid {
@@ -145,13 +187,12 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 		}
 		return Result{Match: match}, nil
 	}
-
-	fp := v.fingerprint(a.Secret, a.Key.Params)
 	reason, err := Record(ctx, v.Store, Use{
-		ID:      fp,
+		ID:      v.fingerprint(kind, secret, p),
+		FailID:  v.fingerprint(kindLock, secret, otp.Params{}),
 		Matched: match.Valid,
 		Step:    match.Step,
-		TTL:     useTTL(match.Step, a.Key.Params, a.Now),
+		TTL:     ttl,
 		Limit:   v.MaxFailures,
 		Window:  v.FailureWindow,
 	})
@@ -160,6 +201,14 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 	}
 	return Result{Match: match}, nil
 }
+
+// What a fingerprint names: the uses of TOTP steps, of HOTP counters, and
+// the lock on a secret, which failures of both count towards.
+const (
+	kindTOTP byte = 't'
+	kindHOTP byte = 'h'
+	kindLock byte = 'l'
+)
 
 // Use is one attempt whose match is already known, for Record.
 type Use struct {
@@ -224,21 +273,24 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 	return until.Sub(now)
 }
 
-// fingerprint names a secret and its parameters without revealing them:
-// HMAC-SHA256 under the deployment's key over the algorithm, period,
-// digits and secret bytes. Two encodings of one secret are one fingerprint;
-// the same bytes under other parameters are another, since their codes
-// differ.
-func (v *Verifier) fingerprint(secret []byte, p otp.Params) string {
+// fingerprint names a secret without revealing it: HMAC-SHA256 under the
+// deployment's key over what is named (kind), the parameters that change
+// its codes (algorithm, period, digits, encoder; empty for the lock, which
+// is the secret's whatever the parameters) and the secret bytes. Two
+// encodings of one secret are one fingerprint.
+func (v *Verifier) fingerprint(kind byte, secret []byte, p otp.Params) string {
 	mac, ok := v.macs.Get().(hash.Hash)
 	if !ok {
 		mac = hmac.New(sha256.New, v.Key)
 	}
 	defer v.macs.Put(mac)
 	mac.Reset()
+	mac.Write([]byte{kind})
 	mac.Write([]byte(p.Algorithm))
 	mac.Write(binary.BigEndian.AppendUint32(nil, uint32(p.Period)))
 	mac.Write([]byte{byte(p.Digits)})
+	mac.Write([]byte(p.Encoder))
+	mac.Write([]byte{0})
 	mac.Write(secret)
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }

@@ -24,7 +24,7 @@ func attempt(t *testing.T, token string, now time.Time) guard.Attempt {
 	t.Helper()
 	key, err := otp.NewKey(secret, otp.DefaultParams)
 	require.NoError(t, err)
-	return guard.Attempt{Secret: secret, Key: &key, Token: token, Now: now, Skew: 1}
+	return guard.Attempt{Secret: secret, Key: &key, Token: token, Now: now, Window: otp.Window{Past: 1, Future: 1}}
 }
 
 func code(t *testing.T, step uint64) string {
@@ -64,7 +64,7 @@ func TestReplay(t *testing.T) {
 	// A used step stays refused for as long as any window could reach it.
 	c.Add(time.Duration(otp.MaxSkew) * 30 * time.Second)
 	a := attempt(t, code(t, now+1), c.Now())
-	a.Skew = otp.MaxSkew
+	a.Window = otp.Window{Past: otp.MaxSkew, Future: otp.MaxSkew}
 	r, err := v.Verify(ctx, a)
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, r.Reason)
@@ -155,7 +155,10 @@ func TestThrottle(t *testing.T) {
 	assert.True(t, r.Valid, "the window passed")
 }
 
-func TestFingerprintsSeparateSecretsAndParams(t *testing.T) {
+// TestLockIsTheSecrets: failures lock the secret whatever parameters the
+// guesses come with, so changing digits or algorithm buys no fresh
+// guesses; another deployment key names the secret otherwise.
+func TestLockIsTheSecrets(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	v := newVerifier(t, guard.NewMemory(c.Now, 0))
 	ctx := context.Background()
@@ -166,19 +169,56 @@ func TestFingerprintsSeparateSecretsAndParams(t *testing.T) {
 	_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
 	require.Error(t, err)
 
-	// Same bytes, 8 digits: another fingerprint, not locked.
-	key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA1, Digits: 8, Period: 30})
+	key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA256, Digits: 8, Period: 30})
 	require.NoError(t, err)
-	r, err := v.Verify(ctx, guard.Attempt{Secret: secret, Key: &key, Token: "00000000", Now: c.Now(), Skew: 1})
-	require.NoError(t, err)
-	assert.Equal(t, guard.Mismatch, r.Reason)
+	_, err = v.Verify(ctx, guard.Attempt{Secret: secret, Key: &key, Token: "00000000", Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
+	var throttled *guard.ThrottledError
+	assert.ErrorAs(t, err, &throttled, "same secret, other parameters: still locked")
 
-	// Another deployment key: another fingerprint.
 	other := newVerifier(t, v.Store)
 	other.Key = []byte("another key")
-	r, err = other.Verify(ctx, attempt(t, "000000", c.Now()))
+	r, err := other.Verify(ctx, attempt(t, "000000", c.Now()))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Mismatch, r.Reason)
+}
+
+// TestUsesAreApartByParamsAndKind: a step used with one set of parameters
+// does not refuse the other set's code at that step (their codes differ),
+// and TOTP steps and HOTP counters of one secret never collide.
+func TestUsesAreApartByParamsAndKind(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	ctx := context.Background()
+	step := otp.DefaultParams.Step(c.Now())
+	r, err := v.Verify(ctx, attempt(t, code(t, step), c.Now()))
+	require.NoError(t, err)
+	require.True(t, r.Valid)
+
+	eight, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA1, Digits: 8, Period: 30})
+	require.NoError(t, err)
+	c8, err := eight.HOTP(step)
+	require.NoError(t, err)
+	r, err = v.Verify(ctx, guard.Attempt{Secret: secret, Key: &eight, Token: c8, Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
+	require.NoError(t, err)
+	assert.True(t, r.Valid, "8 digits at the same step")
+
+	// HOTP counter 5 is accepted though TOTP step ~56 million was used, and
+	// then counter 5 and below are replayed for HOTP only.
+	key, err := otp.NewKey(secret, otp.DefaultParams)
+	require.NoError(t, err)
+	h5 := code(t, 5)
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: h5, Counter: 5, LookAhead: 0})
+	require.NoError(t, err)
+	assert.True(t, r.Valid)
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: h5, Counter: 0, LookAhead: 10})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, r.Reason)
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: code(t, 3), Counter: 0, LookAhead: 10})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, r.Reason, "a lower counter too")
+	r, err = v.Verify(ctx, attempt(t, code(t, step+1), c.Now()))
+	require.NoError(t, err)
+	assert.True(t, r.Valid, "TOTP goes on")
 }
 
 // brokenStore fails every call, as an unreachable Redis does.

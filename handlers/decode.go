@@ -183,6 +183,18 @@ func newQuery(c *gin.Context, known ...string) (query, error) {
 
 func (q query) str(name string) string { return q.values.Get(name) }
 
+// uint64 returns the required non-negative integer parameter name.
+func (q query) uint64(name string) (uint64, error) {
+	if !q.values.Has(name) {
+		return 0, missing(name)
+	}
+	n, err := strconv.ParseUint(q.values.Get(name), 10, 64)
+	if err != nil {
+		return 0, badRequest(api.CodeInvalidParameter, name, name+" must be a non-negative integer")
+	}
+	return n, nil
+}
+
 // int returns the integer parameter name, or nil when absent.
 func (q query) int(name string) (*int, error) {
 	if !q.values.Has(name) {

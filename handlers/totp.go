@@ -31,7 +31,7 @@ func (s *Server) renderQR(uri string, size int, sizeField string) ([]byte, error
 }
 
 // secretParams are the query parameters of GET /generate/secret.
-var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr"}
+var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr", "encoder", "type", "counter"}
 
 // generateSecret answers GET /generate/secret.
 //
@@ -58,7 +58,21 @@ func (s *Server) generateSecret(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	req := secretRequest{encoding: q.str("encoding"), account: q.str("account"), issuer: q.str("issuer"), algorithm: q.str("algorithm")}
+	req := secretRequest{encoding: q.str("encoding"), account: q.str("account"), issuer: q.str("issuer"), algorithm: q.str("algorithm"), encoder: q.str("encoder")}
+	switch q.str("type") {
+	case "", "totp":
+		if q.values.Has("counter") {
+			return badRequest(api.CodeInvalidParameter, "counter", "counter needs type=hotp")
+		}
+	case "hotp":
+		counter, err := q.uint64("counter")
+		if err != nil {
+			return err
+		}
+		req.counter = &counter
+	default:
+		return badRequest(api.CodeInvalidParameter, "type", "type must be totp or hotp")
+	}
 	for _, p := range []struct {
 		name string
 		dst  **int
@@ -72,8 +86,9 @@ func (s *Server) generateSecret(c *gin.Context) error {
 
 type secretRequest struct {
 	length, qrSize, digits, period *int
-	encoding, algorithm            string
+	encoding, algorithm, encoder   string
 	account, issuer                string
+	counter                        *uint64 // an HOTP secret's first counter
 }
 
 func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
@@ -85,7 +100,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 	if err != nil {
 		return &otp.FieldError{Field: "encoding", Err: err}
 	}
-	params, err := otp.ParseParams(req.algorithm, req.digits, req.period)
+	params, err := otp.ParseParams(req.algorithm, req.encoder, req.digits, req.period)
 	if err != nil {
 		return err
 	}
@@ -103,7 +118,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 	}
 	resp := api.SecretResponse{Secret: text, Encoding: string(enc), Length: length}
 	if req.account != "" {
-		if resp.URI, err = otp.KeyURI(req.account, req.issuer, key, params); err != nil {
+		if resp.URI, err = otp.KeyURI(req.account, req.issuer, key, params, req.counter); err != nil {
 			return err
 		}
 	}
@@ -160,7 +175,7 @@ func newKey(o api.TOTPOptions, secret, fallback string) ([]byte, otp.Key, error)
 	if err != nil {
 		return nil, otp.Key{}, err
 	}
-	p, err := otp.ParseParams(o.Algorithm, o.Digits, o.Period)
+	p, err := otp.ParseParams(o.Algorithm, o.Encoder, o.Digits, o.Period)
 	if err != nil {
 		return nil, otp.Key{}, err
 	}
@@ -226,9 +241,9 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 	if req.Token.IsZero() {
 		return missing("token")
 	}
-	skew := otp.DefaultSkew
-	if req.Skew != nil {
-		skew = *req.Skew
+	window, err := otp.ParseWindow(req.Skew, req.SkewPast, req.SkewFuture)
+	if err != nil {
+		return err
 	}
 	now := s.now()
 	res, err := s.verifier.Verify(c.Request.Context(), guard.Attempt{
@@ -236,7 +251,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 		Key:       &key,
 		Token:     req.Token.Text(key.Digits),
 		Now:       now,
-		Skew:      skew,
+		Window:    window,
 		AfterStep: req.AfterStep,
 	})
 	s.metrics.countVerification(res.Reason, err)
@@ -280,7 +295,7 @@ func (s *Server) generateQR(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	uri, err := otp.KeyURI(req.Account, req.Issuer, raw, key.Params)
+	uri, err := otp.KeyURI(req.Account, req.Issuer, raw, key.Params, nil)
 	if err != nil {
 		return err
 	}

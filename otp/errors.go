@@ -10,7 +10,12 @@ var (
 	ErrInvalidDigits    = errors.New("digits out of range")
 	ErrInvalidPeriod    = errors.New("period out of range")
 	ErrInvalidSkew      = errors.New("skew out of range")
-	ErrInvalidLength    = errors.New("secret length out of range")
+	ErrUnknownEncoder   = errors.New("unknown encoder")
+	ErrSteamDigits      = errors.New("steam codes have 5 characters")
+	ErrInvalidLookAhead = errors.New("look-ahead out of range")
+	// ErrSkewAndSides means skew and skew_past or skew_future were both given.
+	ErrSkewAndSides  = errors.New("skew with skew_past or skew_future")
+	ErrInvalidLength = errors.New("secret length out of range")
 
 	// ErrMissing means a required input is empty.
 	ErrMissing = errors.New("missing")

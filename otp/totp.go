@@ -59,25 +59,69 @@ const (
 	MaxSkew       = 10
 )
 
+// Encoder is how a code's value is written: decimal digits (the zero
+// value, "default"), or Steam Guard's five characters.
+type Encoder string
+
+// The encoders pquerna/otp offers.
+const (
+	EncoderDefault Encoder = ""
+	EncoderSteam   Encoder = "steam"
+	// SteamDigits is the length of a Steam Guard code.
+	SteamDigits = 5
+)
+
+// steamAlphabet is Steam Guard's: digits and consonants that cannot be
+// mistaken for each other.
+const steamAlphabet = "23456789BCDFGHJKMNPQRTVWXY"
+
+// ParseEncoder returns the Encoder named s: "" or "default" for digits,
+// "steam" for Steam Guard (case-insensitive).
+func ParseEncoder(s string) (Encoder, error) {
+	switch strings.ToLower(s) {
+	case "", "default":
+		return EncoderDefault, nil
+	case "steam":
+		return EncoderSteam, nil
+	}
+	return "", ErrUnknownEncoder
+}
+
+// Name is the encoder as the API writes it.
+func (e Encoder) Name() string {
+	if e == EncoderDefault {
+		return "default"
+	}
+	return string(e)
+}
+
 // Params are the parameters shared by a secret's generator and verifier.
 type Params struct {
 	Algorithm Algorithm
 	Digits    int
-	Period    int // seconds per step
+	Period    int // seconds per step; TOTP only
+	Encoder   Encoder
 }
 
 // DefaultParams are what every authenticator app supports: SHA1, 6 digits, 30 s.
 var DefaultParams = Params{Algorithm: SHA1, Digits: DefaultDigits, Period: DefaultPeriod}
 
 // ParseParams resolves the options a caller may leave out: an empty
-// algorithm is SHA1, a nil digits 6 and a nil period 30. A zero is never
-// taken for a default, so an explicit digits of 0 is an error rather than 6.
-// Its errors are *FieldError naming "algorithm", "digits" or "period".
-func ParseParams(algorithm string, digits, period *int) (Params, error) {
+// algorithm is SHA1, an empty encoder digits, a nil digits 6 (5 for Steam)
+// and a nil period 30. A zero is never taken for a default, so an explicit
+// digits of 0 is an error rather than 6. Its errors are *FieldError naming
+// "algorithm", "encoder", "digits" or "period".
+func ParseParams(algorithm, encoder string, digits, period *int) (Params, error) {
 	p := DefaultParams
 	var err error
 	if p.Algorithm, err = ParseAlgorithm(algorithm); err != nil {
 		return p, field("algorithm", err)
+	}
+	if p.Encoder, err = ParseEncoder(encoder); err != nil {
+		return p, field("encoder", err)
+	}
+	if p.Encoder == EncoderSteam {
+		p.Digits = SteamDigits
 	}
 	if digits != nil {
 		p.Digits = *digits
@@ -95,8 +139,17 @@ func (p Params) Validate() error {
 	default:
 		return field("algorithm", ErrUnknownAlgorithm)
 	}
-	if p.Digits < MinDigits || p.Digits > MaxDigits {
-		return field("digits", ErrInvalidDigits)
+	switch p.Encoder {
+	case EncoderDefault:
+		if p.Digits < MinDigits || p.Digits > MaxDigits {
+			return field("digits", ErrInvalidDigits)
+		}
+	case EncoderSteam:
+		if p.Digits != SteamDigits {
+			return field("digits", ErrSteamDigits)
+		}
+	default:
+		return field("encoder", ErrUnknownEncoder)
 	}
 	if p.Period < MinPeriod || p.Period > MaxPeriod {
 		return field("period", ErrInvalidPeriod)
@@ -147,7 +200,7 @@ func NewKey(secret []byte, p Params) (Key, error) {
 		opts: hotp.ValidateOpts{
 			Digits:    potp.Digits(p.Digits),
 			Algorithm: p.Algorithm.pquerna(),
-			Encoder:   potp.EncoderDefault,
+			Encoder:   potp.Encoder(p.Encoder), // "" and "steam", as pquerna names them
 		},
 	}, nil
 }
@@ -191,6 +244,63 @@ func NormalizeToken(token string) string {
 	return strings.NewReplacer(" ", "", "\t", "").Replace(token)
 }
 
+// normalize returns token as the key's codes are written, or
+// ErrMalformedToken: Digits digits, or for Steam Digits characters of its
+// alphabet in either case.
+func (k *Key) normalize(token string) (string, error) {
+	token = NormalizeToken(token)
+	invalid := notDigit
+	if k.Encoder == EncoderSteam {
+		token = strings.ToUpper(token)
+		invalid = func(r rune) bool { return !strings.ContainsRune(steamAlphabet, r) }
+	}
+	if len(token) != k.Digits || strings.IndexFunc(token, invalid) >= 0 {
+		return "", ErrMalformedToken
+	}
+	return token, nil
+}
+
+// Window is how many steps before and after the current one a TOTP code
+// may come from.
+type Window struct {
+	Past, Future int
+}
+
+// ParseWindow resolves the window a verification asks for: skew steps
+// either side (default 1), or skewPast before and skewFuture after (each
+// 0 when left out); the two forms together are an error. Its errors are
+// *FieldError naming the field at fault.
+func ParseWindow(skew, skewPast, skewFuture *int) (Window, error) {
+	if skew != nil && (skewPast != nil || skewFuture != nil) {
+		return Window{}, field("skew", ErrSkewAndSides)
+	}
+	if skewPast == nil && skewFuture == nil {
+		n := DefaultSkew
+		if skew != nil {
+			n = *skew
+		}
+		if n < 0 || n > MaxSkew {
+			return Window{}, field("skew", ErrInvalidSkew)
+		}
+		return Window{Past: n, Future: n}, nil
+	}
+	var w Window
+	for _, side := range []struct {
+		name string
+		v    *int
+		dst  *int
+	}{{"skew_past", skewPast, &w.Past}, {"skew_future", skewFuture, &w.Future}} {
+		if side.v == nil {
+			continue
+		}
+		if *side.v < 0 || *side.v > MaxSkew {
+			return Window{}, field(side.name, ErrInvalidSkew)
+		}
+		*side.dst = *side.v
+	}
+	return w, nil
+}
+
 // Verify checks token against the steps from skew before t to skew after it,
 // never below step 0, and reports the matched step nearest to t. Every step
 // in the window is computed and compared in constant time, so the answer's
@@ -200,23 +310,26 @@ func NormalizeToken(token string) string {
 // pquerna's totp.ValidateCustom answers only yes or no; the window is
 // walked here with hotp so the caller learns the step, for replay refusal
 // and after_step.
-func (k *Key) Verify(token string, t time.Time, skew int) (Match, error) {
-	if skew < 0 || skew > MaxSkew {
+func (k *Key) Verify(token string, t time.Time, w Window) (Match, error) {
+	if w.Past < 0 || w.Past > MaxSkew || w.Future < 0 || w.Future > MaxSkew {
 		return Match{}, field("skew", ErrInvalidSkew)
 	}
-	token = NormalizeToken(token)
-	if len(token) != k.Digits || strings.IndexFunc(token, notDigit) >= 0 {
-		return Match{}, ErrMalformedToken
+	token, err := k.normalize(token)
+	if err != nil {
+		return Match{}, err
 	}
 	var match Match
 	now := k.Step(t)
 	// Nearest steps first, so the first match is the smallest drift.
-	for i := 0; i <= 2*skew; i++ {
+	for i := 0; i <= 2*max(w.Past, w.Future); i++ {
 		drift := int64((i + 1) / 2)
 		if i%2 == 1 {
 			drift = -drift
 		}
-		if drift < 0 && uint64(-drift) > now {
+		switch {
+		case drift > int64(w.Future), -drift > int64(w.Past):
+			continue // outside the window asked for
+		case drift < 0 && uint64(-drift) > now:
 			continue // no step before 0
 		}
 		step := uint64(int64(now) + drift)
@@ -232,3 +345,78 @@ func (k *Key) Verify(token string, t time.Time, skew int) (Match, error) {
 }
 
 func notDigit(r rune) bool { return r < '0' || r > '9' }
+
+// Bounds and defaults of HOTP's windows, in counters.
+const (
+	DefaultLookAhead       = 10
+	MaxLookAhead           = 100
+	DefaultResyncLookAhead = 100
+	MaxResyncLookAhead     = 1000
+)
+
+// VerifyCounter checks token against the RFC 4226 codes of counter to
+// counter+lookAhead and reports the lowest counter that matches, with its
+// distance from counter as Drift. Every code of the window is computed and
+// compared in constant time.
+func (k *Key) VerifyCounter(token string, counter uint64, lookAhead int) (Match, error) {
+	if lookAhead < 0 || lookAhead > MaxLookAhead {
+		return Match{}, field("look_ahead", ErrInvalidLookAhead)
+	}
+	token, err := k.normalize(token)
+	if err != nil {
+		return Match{}, err
+	}
+	var match Match
+	for i := range uint64(lookAhead) + 1 {
+		c := counter + i
+		if c < counter {
+			break // past the last counter there is
+		}
+		code, err := k.HOTP(c)
+		if err != nil {
+			return Match{}, err
+		}
+		if subtle.ConstantTimeCompare([]byte(code), []byte(token)) == 1 && !match.Valid {
+			match = Match{Valid: true, Step: c, Drift: int64(i)}
+		}
+	}
+	return match, nil
+}
+
+// Resync finds the lowest counter M from counter to counter+lookAhead whose
+// code is token and whose next code is token2, as privacyIDEA and LinOTP
+// resynchronise a hardware token pressed many times unseen: one code
+// matches by chance in a wide window, two in a row almost never. The Match
+// is M+1, the counter of token2; the caller stores M+2.
+func (k *Key) Resync(token, token2 string, counter uint64, lookAhead int) (Match, error) {
+	if lookAhead < 0 || lookAhead > MaxResyncLookAhead {
+		return Match{}, field("look_ahead", ErrInvalidLookAhead)
+	}
+	first, err := k.normalize(token)
+	if err != nil {
+		return Match{}, err
+	}
+	second, err := k.normalize(token2)
+	if err != nil {
+		return Match{}, err
+	}
+	var (
+		match Match
+		prev  bool // the code before this one was token
+	)
+	for i := range uint64(lookAhead) + 2 {
+		c := counter + i
+		if c < counter {
+			break
+		}
+		code, err := k.HOTP(c)
+		if err != nil {
+			return Match{}, err
+		}
+		if prev && subtle.ConstantTimeCompare([]byte(code), []byte(second)) == 1 && !match.Valid {
+			match = Match{Valid: true, Step: c, Drift: int64(i)}
+		}
+		prev = i <= uint64(lookAhead) && subtle.ConstantTimeCompare([]byte(code), []byte(first)) == 1
+	}
+	return match, nil
+}

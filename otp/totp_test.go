@@ -36,6 +36,9 @@ var rfcVectors = []struct {
 	{20000000000, 0x27BC86AA, map[otp.Algorithm]string{otp.SHA1: "65353130", otp.SHA256: "77737706", otp.SHA512: "47863826"}},
 }
 
+// sym is the window of skew steps either side.
+func sym(skew int) otp.Window { return otp.Window{Past: skew, Future: skew} }
+
 // code is key's HOTP code for counter.
 func code(t *testing.T, key otp.Key, counter uint64) string {
 	t.Helper()
@@ -62,7 +65,7 @@ func TestGenerateRFC6238(t *testing.T) {
 				assert.Equal(t, v.want[alg], got.Token)
 				assert.Equal(t, v.step, got.Step)
 
-				m, err := key.Verify(v.want[alg], time.Unix(v.unix, 0), 0)
+				m, err := key.Verify(v.want[alg], time.Unix(v.unix, 0), sym(0))
 				require.NoError(t, err)
 				assert.Equal(t, otp.Match{Valid: true, Step: v.step}, m)
 			})
@@ -113,7 +116,7 @@ func TestVerifyWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := key.Verify(code(t, key, uint64(int64(step)+tt.offset)), now, tt.skew)
+			got, err := key.Verify(code(t, key, uint64(int64(step)+tt.offset)), now, sym(tt.skew))
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -125,15 +128,15 @@ func TestVerifyNeverBelowStepZero(t *testing.T) {
 	require.NoError(t, err)
 	// At unix 5 the current step is 0; a skew of 10 must not wrap to 2^64-1.
 	wrapped := code(t, key, ^uint64(0))
-	got, err := key.Verify(wrapped, time.Unix(5, 0), 10)
+	got, err := key.Verify(wrapped, time.Unix(5, 0), sym(10))
 	require.NoError(t, err)
 	if wrapped != code(t, key, 0) {
 		assert.False(t, got.Valid)
 	}
-	got, err = key.Verify(code(t, key, 0), time.Unix(5, 0), 10)
+	got, err = key.Verify(code(t, key, 0), time.Unix(5, 0), sym(10))
 	require.NoError(t, err)
 	assert.Equal(t, otp.Match{Valid: true, Step: 0, Drift: 0}, got)
-	got, err = key.Verify(code(t, key, 10), time.Unix(5, 0), 10)
+	got, err = key.Verify(code(t, key, 10), time.Unix(5, 0), sym(10))
 	require.NoError(t, err)
 	assert.Equal(t, otp.Match{Valid: true, Step: 10, Drift: 10}, got)
 }
@@ -174,12 +177,12 @@ func TestVerifyTokenShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := key.Verify(tt.give, now, 1)
+			got, err := key.Verify(tt.give, now, sym(1))
 			assert.ErrorIs(t, err, tt.wantErr)
 			assert.Equal(t, tt.want, got.Valid)
 		})
 	}
-	_, err = key.Verify(code, now, otp.MaxSkew+1)
+	_, err = key.Verify(code, now, sym(otp.MaxSkew+1))
 	assert.ErrorIs(t, err, otp.ErrInvalidSkew)
 }
 
@@ -236,7 +239,7 @@ func TestParseParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := otp.ParseParams(tt.algorithm, tt.digits, tt.period)
+			got, err := otp.ParseParams(tt.algorithm, "", tt.digits, tt.period)
 			assert.ErrorIs(t, err, tt.wantErr)
 			assert.Equal(t, tt.wantField, fieldOf(err))
 			if tt.wantErr == nil {
@@ -295,7 +298,7 @@ func TestAgreesWithPquerna(t *testing.T) {
 		got := generate(t, key, at)
 		require.Equal(t, want, got.Token, "case %d: %+v at %d", i, p, at.Unix())
 
-		m, err := key.Verify(want, at, 0)
+		m, err := key.Verify(want, at, sym(0))
 		require.NoError(t, err)
 		require.True(t, m.Valid, "case %d", i)
 
@@ -306,7 +309,7 @@ func TestAgreesWithPquerna(t *testing.T) {
 			Period: uint(p.Period), Digits: potp.Digits(p.Digits), Algorithm: algs[alg],
 		})
 		require.NoError(t, err)
-		m, err = key.Verify(away, at, skew)
+		m, err = key.Verify(away, at, sym(skew))
 		require.NoError(t, err)
 		require.True(t, m.Valid, "case %d: drift %d, skew %d", i, drift, skew)
 		require.Equal(t, int64(drift), m.Drift, "case %d", i)

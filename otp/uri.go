@@ -32,7 +32,9 @@ func escape(s string) string {
 // pquerna's totp.Generate is not used for it: it refuses an empty issuer,
 // and puts an issuer's colon into the label unchecked, where its own
 // NewKeyFromURL then splits the label at the wrong place.
-func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
+//
+// With a counter it is an otpauth://hotp URI carrying it, without period.
+func KeyURI(account, issuer string, secret []byte, p Params, counter *uint64) (string, error) {
 	if account == "" {
 		return "", field("account", ErrEmptyAccount)
 	}
@@ -48,7 +50,11 @@ func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	secretText, _ := Base32.Encode(secret)
 
 	var b strings.Builder
-	b.WriteString("otpauth://totp/")
+	if counter != nil {
+		b.WriteString("otpauth://hotp/")
+	} else {
+		b.WriteString("otpauth://totp/")
+	}
 	if issuer != "" {
 		b.WriteString(escape(issuer))
 		b.WriteString(":")
@@ -64,8 +70,18 @@ func KeyURI(account, issuer string, secret []byte, p Params) (string, error) {
 	b.WriteString(string(p.Algorithm))
 	b.WriteString("&digits=")
 	b.WriteString(strconv.Itoa(p.Digits))
-	b.WriteString("&period=")
-	b.WriteString(strconv.Itoa(p.Period))
+	if counter != nil {
+		b.WriteString("&counter=")
+		b.WriteString(strconv.FormatUint(*counter, 10))
+	} else {
+		b.WriteString("&period=")
+		b.WriteString(strconv.Itoa(p.Period))
+	}
+	if p.Encoder != EncoderDefault {
+		// pquerna's Key.Encoder reads it; Steam's own apps need no URI.
+		b.WriteString("&encoder=")
+		b.WriteString(string(p.Encoder))
+	}
 	return b.String(), nil
 }
 

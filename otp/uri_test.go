@@ -34,7 +34,7 @@ func TestKeyURI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := otp.KeyURI(tt.account, tt.issuer, secret, tt.params)
+			got, err := otp.KeyURI(tt.account, tt.issuer, secret, tt.params, nil)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 			assert.NotContains(t, got, "+")
@@ -70,7 +70,7 @@ func TestKeyURIRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := otp.KeyURI(tt.account, tt.issuer, secret, otp.DefaultParams)
+			_, err := otp.KeyURI(tt.account, tt.issuer, secret, otp.DefaultParams, nil)
 			assert.ErrorIs(t, err, tt.want)
 			var fe *otp.FieldError
 			require.ErrorAs(t, err, &fe)
@@ -80,7 +80,7 @@ func TestKeyURIRejects(t *testing.T) {
 }
 
 func TestQR(t *testing.T) {
-	uri, err := otp.KeyURI("alice@example.com", "Acme", []byte("12345678901234567890"), otp.DefaultParams)
+	uri, err := otp.KeyURI("alice@example.com", "Acme", []byte("12345678901234567890"), otp.DefaultParams, nil)
 	require.NoError(t, err)
 	for _, size := range []int{otp.MinQRSize, otp.DefaultQRSize, 300} {
 		b, err := otp.QR(uri, size, "size")

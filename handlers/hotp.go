@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/acme/totp/api"
+	"github.com/acme/totp/guard"
+	"github.com/acme/totp/otp"
+)
+
+// newHOTPKey decodes the secret and builds the Key the HOTP options
+// describe, with the counter the request must carry.
+func newHOTPKey(o api.HOTPOptions, secret string, counter *uint64) ([]byte, otp.Key, error) {
+	raw, err := otp.DecodeSecret(o.Encoding, secret)
+	if err != nil {
+		return nil, otp.Key{}, err
+	}
+	p, err := otp.ParseParams(o.Algorithm, o.Encoder, o.Digits, nil)
+	if err != nil {
+		return nil, otp.Key{}, err
+	}
+	key, err := otp.NewKey(raw, p)
+	if err != nil {
+		return nil, otp.Key{}, err
+	}
+	if counter == nil {
+		return nil, otp.Key{}, missing("counter")
+	}
+	return raw, key, nil
+}
+
+// hotpToken answers POST /hotp/token.
+//
+//	@Summary		Code of an HOTP counter
+//	@Description	Returns the RFC 4226 code of `counter`: what a hardware token shows at its next press when `counter` is its count.
+//	@Tags			hotp
+//	@Accept			json
+//	@Produce		json
+//	@Param			request	body		api.HOTPTokenRequest	true	"secret, counter and options"
+//	@Success		200		{object}	api.HOTPTokenResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
+//	@Router			/hotp/token [post]
+func (s *Server) hotpToken(c *gin.Context) error {
+	var req api.HOTPTokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	_, key, err := newHOTPKey(req.HOTPOptions, req.Secret, req.Counter)
+	if err != nil {
+		return err
+	}
+	token, err := key.HOTP(*req.Counter)
+	if err != nil {
+		return err
+	}
+	return reply(c, http.StatusOK, api.HOTPTokenResponse{Token: token, Counter: *req.Counter})
+}
+
+// hotpVerify answers POST /hotp/verify.
+//
+//	@Summary		Verify an HOTP code
+//	@Description	Checks `token` against the counters from `counter` to `counter`+`look_ahead` (default 10) and answers the lowest that matches, and `next_counter` to store. With the guard on, a counter at or below one already accepted for the secret is `replayed`, and failures count towards the secret's lock, as for TOTP.
+//	@Tags			hotp
+//	@Accept			json
+//	@Produce		json
+//	@Param			request	body		api.HOTPVerifyRequest	true	"secret, token, counter, look_ahead and options"
+//	@Success		200		{object}	api.HOTPVerifyResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429		{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503		{object}	api.Problem	"guard store unreachable or full"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
+//	@Router			/hotp/verify [post]
+func (s *Server) hotpVerify(c *gin.Context) error {
+	var req api.HOTPVerifyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	lookAhead := otp.DefaultLookAhead
+	if req.LookAhead != nil {
+		lookAhead = *req.LookAhead
+	}
+	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, api.Token{})
+}
+
+// hotpResync answers POST /hotp/resync.
+//
+//	@Summary		Resynchronise an HOTP token
+//	@Description	Finds the lowest counter from `counter` to `counter`+`look_ahead` (default 100, at most 1000) whose code is `token` and whose next code is `token2`, as privacyIDEA and LinOTP resynchronise a token pressed many times unseen; answers the second code's counter and `next_counter` to store.
+//	@Tags			hotp
+//	@Accept			json
+//	@Produce		json
+//	@Param			request	body		api.HOTPResyncRequest	true	"secret, two consecutive codes, counter, look_ahead and options"
+//	@Success		200		{object}	api.HOTPVerifyResponse
+//	@Failure		400		{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		429		{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Failure		503		{object}	api.Problem	"guard store unreachable or full"
+//	@Security		ApiKeyAuth
+//	@Security		BearerAuth
+//	@Router			/hotp/resync [post]
+func (s *Server) hotpResync(c *gin.Context) error {
+	var req api.HOTPResyncRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Token2.IsZero() && !req.Token.IsZero() {
+		return missing("token2")
+	}
+	lookAhead := otp.DefaultResyncLookAhead
+	if req.LookAhead != nil {
+		lookAhead = *req.LookAhead
+	}
+	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, req.Token2)
+}
+
+// verifyCounter checks token (and token2, for a resync) through the guard
+// and answers.
+func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token) error {
+	raw, key, err := newHOTPKey(o, secret, counter)
+	if err != nil {
+		return err
+	}
+	if token.IsZero() {
+		return missing("token")
+	}
+	res, err := s.verifier.VerifyCounter(c.Request.Context(), guard.CounterAttempt{
+		Secret:    raw,
+		Key:       &key,
+		Token:     token.Text(key.Digits),
+		Token2:    token2.Text(key.Digits),
+		Counter:   *counter,
+		LookAhead: lookAhead,
+	})
+	s.metrics.countVerification(res.Reason, err)
+	if err != nil {
+		return err
+	}
+	resp := api.HOTPVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}
+	if res.Valid {
+		next := res.Step + 1
+		resp.Counter, resp.NextCounter = &res.Step, &next
+	}
+	return reply(c, http.StatusOK, resp)
+}
