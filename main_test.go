@@ -790,3 +790,72 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	require.NotZero(t, before)
 	assert.Zero(t, dropped)
 }
+
+// TestHardwareTokenFlow is a hardware token's life against the real
+// binary: enrol with counter 0, verify the first press, lose 50 presses,
+// fail with the default look-ahead, resynchronise with two presses in a
+// row, go on; and oathtool, which shares no code with the service,
+// agrees with every code the service makes.
+func TestHardwareTokenFlow(t *testing.T) {
+	if _, err := exec.LookPath("oathtool"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("oathtool is not installed (apt-get install oathtool), and CI must run this test")
+		}
+		t.Skip("!!! oathtool is not installed (apt-get install oathtool): SKIPPING the hardware-token flow")
+	}
+	base, _, _ := startBinary(t)
+
+	var enrol struct{ Secret, URI string }
+	resp, err := http.Get(base + "/generate/secret?type=hotp&counter=0&encoding=hex&account=token-1&issuer=Acme")
+	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&enrol))
+	resp.Body.Close()
+	require.True(t, strings.HasPrefix(enrol.URI, "otpauth://hotp/Acme:token-1?"), enrol.URI)
+	assert.True(t, strings.HasSuffix(enrol.URI, "&counter=0"), enrol.URI)
+
+	// The token's presses, as oathtool computes them: counters 0 to 60.
+	out, err := exec.Command("oathtool", "--hotp", "-c", "0", "-w", "60", enrol.Secret).Output()
+	require.NoError(t, err)
+	press := strings.Fields(string(out))
+	require.Len(t, press, 61)
+	for counter, want := range press {
+		var got struct{ Token string }
+		post(t, base+"/hotp/token", map[string]any{"secret": enrol.Secret, "encoding": "hex", "counter": counter}, &got)
+		require.Equal(t, want, got.Token, "counter %d", counter)
+	}
+
+	type verdict struct {
+		Valid       bool
+		Reason      string
+		Counter     *uint64
+		NextCounter *uint64 `json:"next_counter"`
+	}
+	verify := func(route string, body map[string]any) verdict {
+		body["secret"], body["encoding"] = enrol.Secret, "hex"
+		var v verdict
+		resp := post(t, base+route, body, &v)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return v
+	}
+	v := verify("/hotp/verify", map[string]any{"token": press[0], "counter": 0})
+	require.True(t, v.Valid)
+	stored := *v.NextCounter
+	assert.Equal(t, uint64(1), stored)
+
+	// Presses 1 to 50 are lost; press 51 is past the default look-ahead.
+	v = verify("/hotp/verify", map[string]any{"token": press[51], "counter": stored})
+	assert.Equal(t, "mismatch", v.Reason)
+
+	// The user presses twice more and types both: the service finds them.
+	v = verify("/hotp/resync", map[string]any{"token": press[52], "token2": press[53], "counter": stored})
+	require.True(t, v.Valid, "%+v", v)
+	assert.Equal(t, uint64(53), *v.Counter)
+	stored = *v.NextCounter
+	assert.Equal(t, uint64(54), stored)
+
+	v = verify("/hotp/verify", map[string]any{"token": press[54], "counter": stored})
+	require.True(t, v.Valid)
+	assert.Equal(t, uint64(55), *v.NextCounter)
+	v = verify("/hotp/verify", map[string]any{"token": press[53], "counter": 40, "look_ahead": 20})
+	assert.Equal(t, "replayed", v.Reason, "an older press, even with a counter that reaches it")
+}

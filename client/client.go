@@ -107,6 +107,23 @@ func (c *Client) QR(ctx context.Context, req api.QRRequest) ([]byte, error) {
 	return png.Bytes(), nil
 }
 
+// HOTPToken calls POST /hotp/token: the code of a counter.
+func (c *Client) HOTPToken(ctx context.Context, req api.HOTPTokenRequest) (*api.HOTPTokenResponse, error) {
+	return call[api.HOTPTokenResponse](ctx, c, http.MethodPost, "/hotp/token", nil, req)
+}
+
+// HOTPVerify calls POST /hotp/verify: whether a code is one of the counters
+// from req.Counter to req.Counter+look_ahead; store NextCounter.
+func (c *Client) HOTPVerify(ctx context.Context, req api.HOTPVerifyRequest) (*api.HOTPVerifyResponse, error) {
+	return call[api.HOTPVerifyResponse](ctx, c, http.MethodPost, "/hotp/verify", nil, req)
+}
+
+// HOTPResync calls POST /hotp/resync: the counter after two codes typed in a
+// row; store NextCounter.
+func (c *Client) HOTPResync(ctx context.Context, req api.HOTPResyncRequest) (*api.HOTPVerifyResponse, error) {
+	return call[api.HOTPVerifyResponse](ctx, c, http.MethodPost, "/hotp/resync", nil, req)
+}
+
 // IssueChallenge calls POST /challenge.
 func (c *Client) IssueChallenge(ctx context.Context, req api.ChallengeRequest) (*api.ChallengeResponse, error) {
 	return call[api.ChallengeResponse](ctx, c, http.MethodPost, "/challenge", nil, req)

@@ -88,6 +88,26 @@ func TestEveryEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rv.Valid)
 	assert.Equal(t, 1, *rv.Index)
+
+	// A hardware token: enrol with a counter, verify, resynchronise.
+	hs, err := c.GenerateSecret(ctx, api.SecretQuery{Account: "token-7", Type: "hotp", Counter: 0})
+	require.NoError(t, err)
+	assert.Contains(t, hs.URI, "otpauth://hotp/")
+	counter := func(n uint64) *uint64 { return &n }
+	ht, err := c.HOTPToken(ctx, api.HOTPTokenRequest{Secret: hs.Secret, Counter: counter(3)})
+	require.NoError(t, err)
+	hv, err := c.HOTPVerify(ctx, api.HOTPVerifyRequest{Secret: hs.Secret, Token: api.TokenOf(ht.Token), Counter: counter(0)})
+	require.NoError(t, err)
+	require.True(t, hv.Valid)
+	assert.Equal(t, uint64(4), *hv.NextCounter)
+	t50, err := c.HOTPToken(ctx, api.HOTPTokenRequest{Secret: hs.Secret, Counter: counter(50)})
+	require.NoError(t, err)
+	t51, err := c.HOTPToken(ctx, api.HOTPTokenRequest{Secret: hs.Secret, Counter: counter(51)})
+	require.NoError(t, err)
+	hr, err := c.HOTPResync(ctx, api.HOTPResyncRequest{Secret: hs.Secret, Token: api.TokenOf(t50.Token), Token2: api.TokenOf(t51.Token), Counter: counter(4)})
+	require.NoError(t, err)
+	require.True(t, hr.Valid)
+	assert.Equal(t, uint64(52), *hr.NextCounter)
 }
 
 func TestErrors(t *testing.T) {
