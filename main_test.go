@@ -341,6 +341,37 @@ func TestParseGuardConfig(t *testing.T) {
 // TestFleet runs two instances of the binary against one real Redis: a code
 // accepted on A is replayed on B, failures on A and B add up to one lock,
 // and when Redis dies verification fails closed and recovers with it.
+// verdict is what a fleet test reads of a verification's answer.
+type verdict struct {
+	Valid  bool
+	Reason string
+	Code   string
+}
+
+// fleetCalls are the fleet tests' calls: a new secret and its current
+// code from the instance at a, and a verification on any instance.
+func fleetCalls(t *testing.T, a string) (newSecret func() string, codeOf func(string) string, verify func(base, secret, token string) (int, verdict)) {
+	newSecret = func() string {
+		resp, err := http.Get(a + "/generate/secret")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var s struct{ Secret string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+		return s.Secret
+	}
+	codeOf = func(secret string) string {
+		var tok struct{ Token string }
+		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
+		return tok.Token
+	}
+	verify = func(base, secret, token string) (int, verdict) {
+		var v verdict
+		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
+		return resp.StatusCode, v
+	}
+	return newSecret, codeOf, verify
+}
+
 func TestFleet(t *testing.T) {
 	srv := redistest.Start(t)
 	env := []string{
@@ -350,29 +381,7 @@ func TestFleet(t *testing.T) {
 	a, _, _ := startBinary(t, env...)
 	b, _, _ := startBinary(t, env...)
 
-	newSecret := func() string {
-		resp, err := http.Get(a + "/generate/secret")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var s struct{ Secret string }
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
-		return s.Secret
-	}
-	codeOf := func(secret string) string {
-		var tok struct{ Token string }
-		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
-		return tok.Token
-	}
-	type verdict struct {
-		Valid  bool
-		Reason string
-		Code   string
-	}
-	verify := func(base, secret, token string) (int, verdict) {
-		var v verdict
-		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
-		return resp.StatusCode, v
-	}
+	newSecret, codeOf, verify := fleetCalls(t, a)
 
 	// Replay across instances.
 	secret := newSecret()
@@ -488,29 +497,7 @@ func TestFleetOnRedisCluster(t *testing.T) {
 	a, _, _ := startBinary(t, env...)
 	b, _, _ := startBinary(t, env...)
 
-	newSecret := func() string {
-		var s struct{ Secret string }
-		resp, err := http.Get(a + "/generate/secret")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
-		return s.Secret
-	}
-	codeOf := func(secret string) string {
-		var tok struct{ Token string }
-		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
-		return tok.Token
-	}
-	type verdict struct {
-		Valid  bool
-		Reason string
-		Code   string
-	}
-	verify := func(base, secret, token string) (int, verdict) {
-		var v verdict
-		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
-		return resp.StatusCode, v
-	}
+	newSecret, codeOf, verify := fleetCalls(t, a)
 
 	secret := newSecret()
 	code := codeOf(secret)
