@@ -44,6 +44,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -133,6 +134,7 @@ type config struct {
 
 	guard         bool
 	guardKey      []byte // from GUARD_KEY, or random per process
+	guardKeySet   bool   // GUARD_KEY was given
 	guardCapacity int
 	maxFailures   int
 	failureWindow time.Duration
@@ -144,6 +146,36 @@ type config struct {
 
 	challengeKeys        [][]byte // the first seals, all open
 	challengeMaxAttempts int
+}
+
+// attrs is the effective configuration for the start-up line: every
+// setting, and of each secret only whether it is set (or how many).
+func (cfg config) attrs() []any {
+	guardKey := "random per process"
+	if cfg.guardKeySet {
+		guardKey = "set"
+	}
+	return []any{
+		"addr", cfg.addr, "log_level", cfg.logLevel.String(), "shutdown_timeout", cfg.shutdownTimeout.String(),
+		"guard", cfg.guard, "guard_capacity", cfg.guardCapacity, "max_failures", cfg.maxFailures,
+		"failure_window", cfg.failureWindow.String(), "guard_key", guardKey,
+		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
+		"api_keys", len(cfg.apiKeys), "challenge_keys", len(cfg.challengeKeys),
+		"challenge_max_attempts", cfg.challengeMaxAttempts, "pprof_addr", cfg.pprofAddr,
+	}
+}
+
+// redactURL is u with any password replaced, or a word for a URL that
+// does not parse (which might be all password).
+func redactURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "(set, unparsable)"
+	}
+	return parsed.Redacted()
 }
 
 // minGuardKeyLen keeps GUARD_KEY from being guessable: it keys the
@@ -234,7 +266,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	case *guardKey != "" && len(*guardKey) < minGuardKeyLen:
 		return cfg, fmt.Errorf("GUARD_KEY must be at least %d bytes", minGuardKeyLen)
 	case *guardKey != "":
-		cfg.guardKey = []byte(*guardKey)
+		cfg.guardKey, cfg.guardKeySet = []byte(*guardKey), true
 	case cfg.guard && cfg.redisURL != "":
 		return cfg, errors.New("REDIS_URL needs GUARD_KEY: instances with different fingerprint keys cannot see each other's used codes; set the same GUARD_KEY (at least 16 random bytes) on every instance")
 	default:
@@ -410,6 +442,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	log := newLogger(stderr, cfg.logLevel)
+	log.Info("configuration", cfg.attrs()...)
 	// go-redis logs through a package-level logger of its own; this is the
 	// one place it is set.
 	redis.SetLogger(redisLogger{log})

@@ -846,3 +846,29 @@ func TestHardwareTokenFlow(t *testing.T) {
 	v = verify("/hotp/verify", map[string]any{"token": press[53], "counter": 40, "look_ahead": 20})
 	assert.Equal(t, "replayed", v.Reason, "an older press, even with a counter that reaches it")
 }
+
+// TestConfigurationLineMasksSecrets: the start-up line gives every setting
+// and of each secret only whether it is set.
+func TestConfigurationLineMasksSecrets(t *testing.T) {
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:9"}, func(k string) string {
+		return map[string]string{
+			"GUARD_KEY": "guard-key-secret-0123456789", "API_KEYS": "api-secret-1,api-secret-2",
+			"REDIS_URL": "redis://:redis-secret@10.0.0.1:6379/0", "CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)),
+		}[k]
+	})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	newLogger(&out, slog.LevelInfo).Info("configuration", cfg.attrs()...)
+	line := out.String()
+	for _, secret := range []string{"guard-key-secret", "api-secret", "redis-secret", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))} {
+		assert.NotContains(t, line, secret)
+	}
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	assert.Equal(t, "127.0.0.1:9", got["addr"])
+	assert.Equal(t, "set", got["guard_key"])
+	assert.EqualValues(t, 2, got["api_keys"])
+	assert.EqualValues(t, 1, got["challenge_keys"])
+	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", got["redis_url"])
+	assert.EqualValues(t, 12_000_000, got["guard_capacity"])
+}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -94,7 +95,7 @@ type boundedStore interface {
 // newMetrics registers every collector, the Go runtime's and the process's
 // among them, on a new registry, with the guard store's size and refusals
 // when it counts them.
-func newMetrics(store guard.Store) *metrics {
+func newMetrics(store guard.Store, version string) *metrics {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
 		Help: "HTTP requests by route template, method and status code.",
@@ -142,6 +143,12 @@ func newMetrics(store guard.Store) *metrics {
 		requests, duration, verifications, m.challengesIssued,
 		challengeVerifications, m.recoveryGenerated, recoveryVerifications,
 	)
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "totp_build_info",
+		Help: "Always 1, labelled with the service's version and the Go version that built it.",
+	}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	m.registry.MustRegister(buildInfo)
 	if b, ok := store.(boundedStore); ok {
 		m.registry.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{

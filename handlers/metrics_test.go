@@ -44,6 +44,8 @@ func TestMetrics(t *testing.T) {
 		`totp_challenges_issued_total 1`,
 		`totp_challenge_verifications_total{result="valid"} 1`,
 		`totp_recovery_codes_generated_total 3`,
+		`totp_build_info{goversion="go`,
+		`",version="test"} 1`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
 	} {

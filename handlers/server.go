@@ -118,7 +118,7 @@ func newServer(cfg Config) (*Server, error) {
 		},
 		challenges: challenges,
 		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
-		metrics:    newMetrics(cfg.Store),
+		metrics:    newMetrics(cfg.Store, cfg.Version),
 		version:    cfg.Version,
 	}
 	s.fullWarnings.every = time.Minute
