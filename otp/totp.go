@@ -87,14 +87,6 @@ func ParseEncoder(s string) (Encoder, error) {
 	return "", ErrUnknownEncoder
 }
 
-// Name is the encoder as the API writes it.
-func (e Encoder) Name() string {
-	if e == EncoderDefault {
-		return "default"
-	}
-	return string(e)
-}
-
 // Params are the parameters shared by a secret's generator and verifier.
 type Params struct {
 	Algorithm Algorithm
