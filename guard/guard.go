@@ -12,7 +12,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -187,9 +186,12 @@ func (v *Verifier) record(ctx context.Context, kind byte, secret []byte, p otp.P
 		}
 		return Result{Match: match}, nil
 	}
+	// One HMAC names the secret; its uses are named inside that name by
+	// what differs between them, which is no secret: a TOTP step of one
+	// set of parameters, an HOTP counter of another, never collide.
 	reason, err := Record(ctx, v.Store, Use{
-		ID:      v.fingerprint(kind, secret, p),
-		FailID:  v.fingerprint(kindLock, secret, otp.Params{}),
+		ID:      useName(kind, p),
+		FailID:  v.fingerprint(secret),
 		Matched: match.Valid,
 		Step:    match.Step,
 		TTL:     ttl,
@@ -202,13 +204,18 @@ func (v *Verifier) record(ctx context.Context, kind byte, secret []byte, p otp.P
 	return Result{Match: match}, nil
 }
 
-// What a fingerprint names: the uses of TOTP steps, of HOTP counters, and
-// the lock on a secret, which failures of both count towards.
+// What a use counts: TOTP steps or HOTP counters. Failures of both count
+// towards the one lock of the secret.
 const (
 	kindTOTP byte = 't'
 	kindHOTP byte = 'h'
-	kindLock byte = 'l'
 )
+
+// useName names a kind of use of a secret: the kind and the parameters
+// that change its codes, as in "t:SHA1:30:6:".
+func useName(kind byte, p otp.Params) string {
+	return fmt.Sprintf("%c:%s:%d:%d:%s", kind, p.Algorithm, p.Period, p.Digits, p.Encoder)
+}
 
 // Use is one attempt whose match is already known, for Record.
 type Use struct {
@@ -274,23 +281,16 @@ func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
 }
 
 // fingerprint names a secret without revealing it: HMAC-SHA256 under the
-// deployment's key over what is named (kind), the parameters that change
-// its codes (algorithm, period, digits, encoder; empty for the lock, which
-// is the secret's whatever the parameters) and the secret bytes. Two
-// encodings of one secret are one fingerprint.
-func (v *Verifier) fingerprint(kind byte, secret []byte, p otp.Params) string {
+// deployment's key over the secret bytes. Two encodings of one secret are
+// one fingerprint, and so are its uses under any parameters, so failures
+// lock the secret whatever parameters the guesses came with.
+func (v *Verifier) fingerprint(secret []byte) string {
 	mac, ok := v.macs.Get().(hash.Hash)
 	if !ok {
 		mac = hmac.New(sha256.New, v.Key)
 	}
 	defer v.macs.Put(mac)
 	mac.Reset()
-	mac.Write([]byte{kind})
-	mac.Write([]byte(p.Algorithm))
-	mac.Write(binary.BigEndian.AppendUint32(nil, uint32(p.Period)))
-	mac.Write([]byte{byte(p.Digits)})
-	mac.Write([]byte(p.Encoder))
-	mac.Write([]byte{0})
 	mac.Write(secret)
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
