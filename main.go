@@ -35,7 +35,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,6 +59,7 @@ import (
 	_ "github.com/acme/totp/docs" // the Swagger document gin-swagger serves
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/seal"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.0".
@@ -144,8 +144,9 @@ type config struct {
 
 	apiKeys []string
 
-	challengeKeys        [][]byte // the first seals, all open
+	challengeKeys        []seal.Key // the first seals, all open
 	challengeMaxAttempts int
+	sealKeys             []seal.Key // the first seals, all open
 }
 
 // attrs is the effective configuration for the start-up line: every
@@ -160,9 +161,19 @@ func (cfg config) attrs() []any {
 		"guard", cfg.guard, "guard_capacity", cfg.guardCapacity, "max_failures", cfg.maxFailures,
 		"failure_window", cfg.failureWindow.String(), "guard_key", guardKey,
 		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
-		"api_keys", len(cfg.apiKeys), "challenge_keys", len(cfg.challengeKeys),
+		"api_keys", len(cfg.apiKeys), "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
 		"challenge_max_attempts", cfg.challengeMaxAttempts, "pprof_addr", cfg.pprofAddr,
 	}
+}
+
+// keyIDs lists the IDs of keys, the sealing one first: IDs are not secret,
+// and an operator rotating keys wants to see which seals.
+func keyIDs(keys []seal.Key) []string {
+	ids := []string{}
+	for _, k := range keys {
+		ids = append(ids, k.ID)
+	}
+	return ids
 }
 
 // redactURL is u with any password replaced, or a word for a URL that
@@ -217,7 +228,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key, without braces (env REDIS_PREFIX)")
 	apiKeys := fs.String("api-keys", getenv("API_KEYS"), "comma-separated API keys; none: no key needed (env API_KEYS; prefer the env)")
 	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
-	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "base64 32-byte keys for email/SMS challenges, comma-separated: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
+	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "keys of email/SMS challenges, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
+	sealKeys := fs.String("seal-keys", getenv("SEAL_KEYS"), "keys of sealed secrets, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, nothing is sealed or opened (env SEAL_KEYS; prefer the env)")
 	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", getenv("PPROF_ADDR"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; off when empty (env PPROF_ADDR)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -281,16 +293,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.challengeMaxAttempts, err = strconv.Atoi(*challengeAttempts); err != nil || cfg.challengeMaxAttempts < 1 {
 		return cfg, errors.New("challenge max attempts must be a positive integer")
 	}
-	for i, k := range strings.Split(*challengeKeys, ",") {
-		if k = strings.TrimSpace(k); k == "" {
-			continue
-		}
-		key, err := base64.StdEncoding.DecodeString(k)
-		if err != nil || len(key) != challenge.KeyLen {
-			// Never repeat the key itself.
-			return cfg, fmt.Errorf("CHALLENGE_KEYS entry %d must be %d bytes in base64 (head -c 32 /dev/urandom | base64)", i+1, challenge.KeyLen)
-		}
-		cfg.challengeKeys = append(cfg.challengeKeys, key)
+	if cfg.challengeKeys, err = seal.ParseKeys("CHALLENGE_KEYS", *challengeKeys); err != nil {
+		return cfg, err
+	}
+	if cfg.sealKeys, err = seal.ParseKeys("SEAL_KEYS", *sealKeys); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -466,6 +473,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxFailures:          cfg.maxFailures,
 		FailureWindow:        cfg.failureWindow,
 		ChallengeKeys:        cfg.challengeKeys,
+		SealKeys:             cfg.sealKeys,
 		ChallengeMaxAttempts: cfg.challengeMaxAttempts,
 		APIKeys:              cfg.apiKeys,
 		Version:              version,

@@ -854,13 +854,15 @@ func TestConfigurationLineMasksSecrets(t *testing.T) {
 		return map[string]string{
 			"GUARD_KEY": "guard-key-secret-0123456789", "API_KEYS": "api-secret-1,api-secret-2",
 			"REDIS_URL": "redis://:redis-secret@10.0.0.1:6379/0", "CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)),
+			"SEAL_KEYS": "2026-11:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)) + ",2025-05:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)),
 		}[k]
 	})
 	require.NoError(t, err)
 	var out bytes.Buffer
 	newLogger(&out, slog.LevelInfo).Info("configuration", cfg.attrs()...)
 	line := out.String()
-	for _, secret := range []string{"guard-key-secret", "api-secret", "redis-secret", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))} {
+	for _, secret := range []string{"guard-key-secret", "api-secret", "redis-secret", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)),
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)), base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))} {
 		assert.NotContains(t, line, secret)
 	}
 	var got map[string]any
@@ -868,7 +870,8 @@ func TestConfigurationLineMasksSecrets(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:9", got["addr"])
 	assert.Equal(t, "set", got["guard_key"])
 	assert.EqualValues(t, 2, got["api_keys"])
-	assert.EqualValues(t, 1, got["challenge_keys"])
+	assert.Equal(t, []any{"72cd6e84"}, got["challenge_keys"], "a bare key's derived ID")
+	assert.Equal(t, []any{"2026-11", "2025-05"}, got["seal_keys"], "IDs, the sealing one first")
 	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", got["redis_url"])
 	assert.EqualValues(t, 12_000_000, got["guard_capacity"])
 }

@@ -49,6 +49,17 @@ const (
 	// Retry-After.
 	CodeBusy         = "busy"
 	CodeUnauthorized = "unauthorized"
+	// CodeInvalidSealed: a sealed secret that does not open, whatever the
+	// cause (changed, truncated, another key or context). field is "sealed".
+	CodeInvalidSealed = "invalid_sealed"
+	// CodeSealingNotConfigured: sealing or opening asked of an instance
+	// started without SEAL_KEYS.
+	CodeSealingNotConfigured = "sealing_not_configured"
+	// CodeInvalidURI: a uri that is not a usable otpauth://totp Key URI.
+	CodeInvalidURI = "invalid_uri"
+	// CodeConflictingField: a field that cannot come with another, such
+	// as digits beside sealed (the seal carries them). field names it.
+	CodeConflictingField = "conflicting_field"
 	CodeGuardOff     = "guard_off"
 	CodeInternal     = "internal"
 )
@@ -142,6 +153,9 @@ type SecretQuery struct {
 	// Type "hotp" makes the Key URI otpauth://hotp with Counter.
 	Type    string
 	Counter uint64
+	// Seal adds the sealed secret, bound to Context.
+	Seal    bool
+	Context string
 }
 
 // Values encodes q as query parameters.
@@ -165,18 +179,46 @@ func (q SecretQuery) Values() url.Values {
 	if q.Type == "hotp" {
 		v.Set("counter", strconv.FormatUint(q.Counter, 10))
 	}
+	if q.Seal {
+		v.Set("seal", "true")
+	}
+	set("context", q.Context)
 	return v
 }
 
 // TokenRequest asks for the current code of a secret.
 type TokenRequest struct {
-	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	// Secret is the secret in the clear, written in encoding; the TOTP
+	// options say how its codes are made. Send one of secret, sealed and uri.
+	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	// Sealed is a secret sealed by this service (by /seal, or by
+	// /generate/secret with seal=true). It carries its options: none may
+	// come beside it.
+	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
+	// Context is what sealed was sealed with (e.g. the user's ID), sent
+	// again with every use.
+	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
+	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+	// period apply (defaults SHA1, 6, 30): no option may come beside it.
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
 	TOTPOptions
 }
 
 // VerifyRequest asks whether a code is valid for a secret now.
 type VerifyRequest struct {
-	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
+	// Secret is the secret in the clear, written in encoding; the TOTP
+	// options say how its codes are made. Send one of secret, sealed and uri.
+	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	// Sealed is a secret sealed by this service (by /seal, or by
+	// /generate/secret with seal=true). It carries its options: none may
+	// come beside it.
+	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
+	// Context is what sealed was sealed with (e.g. the user's ID), sent
+	// again with every use.
+	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
+	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+	// period apply (defaults SHA1, 6, 30): no option may come beside it.
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
 	// Token is the code: a string, or a number that is left-padded with
 	// zeros to digits. Spaces inside a string are ignored.
 	Token Token `json:"token" swaggertype:"string" example:"123456"`
@@ -195,8 +237,21 @@ type VerifyRequest struct {
 
 // QRRequest asks for the enrolment QR code of a secret the caller holds.
 type QRRequest struct {
-	Secret  string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
-	Account string `json:"account" example:"alice@example.com"`
+	// Secret is the secret in the clear, written in encoding; the TOTP
+	// options say how its codes are made. Send one of secret, sealed and uri.
+	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	// Sealed is a secret sealed by this service (by /seal, or by
+	// /generate/secret with seal=true). It carries its options: none may
+	// come beside it.
+	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
+	// Context is what sealed was sealed with (e.g. the user's ID), sent
+	// again with every use.
+	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
+	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+	// period apply (defaults SHA1, 6, 30): no option may come beside it.
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	// Account labels the code in the app; with uri it defaults to the URI's.
+	Account string `json:"account,omitempty" example:"alice@example.com"`
 	Issuer  string `json:"issuer,omitempty" example:"Acme"`
 	// Size is the PNG's width and height in pixels.
 	Size *int `json:"size,omitempty" minimum:"64" maximum:"1024" example:"256"`
@@ -214,6 +269,47 @@ type SecretResponse struct {
 	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&algorithm=SHA1&digits=6&period=30"`
 	// QR is a PNG of URI as a data URI.
 	QR string `json:"qr,omitempty" example:"data:image/png;base64,iVBORw0KGgo..."`
+	// Sealed is the secret and its options sealed (with seal=true): store
+	// it, and key_id, instead of the secret.
+	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
+	// KeyID names the key that sealed it, to find what to reseal after a rotation.
+	KeyID string `json:"key_id,omitempty" example:"2026-11"`
+	// Warnings name options some authenticator apps ignore.
+	Warnings []string `json:"warnings,omitempty" enums:"nonstandard_algorithm,nonstandard_digits,nonstandard_period" example:"nonstandard_digits"`
+}
+
+// SealRequest asks for a secret held in the clear, or in a Key URI, to be
+// sealed, for storing it safely.
+type SealRequest struct {
+	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	URI    string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	// Context is bound to the seal: every use must send it again. Use the
+	// user's ID, so a sealed secret copied to another row does not work.
+	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
+	TOTPOptions
+}
+
+// SealResponse is a sealed secret.
+type SealResponse struct {
+	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..."`
+	KeyID  string `json:"key_id" example:"2026-11"`
+	// Warnings name options some authenticator apps ignore.
+	Warnings []string `json:"warnings,omitempty" enums:"nonstandard_algorithm,nonstandard_digits,nonstandard_period" example:"nonstandard_digits"`
+}
+
+// ResealRequest asks for a sealed secret under the key that seals now.
+type ResealRequest struct {
+	Sealed  string `json:"sealed" example:"s1.2025-05.Q2x9..."`
+	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
+}
+
+// ResealResponse is the secret sealed under the first key.
+type ResealResponse struct {
+	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..."`
+	KeyID  string `json:"key_id" example:"2026-11"`
+	// Rotated is false when sealed already was under the first key; it
+	// then comes back unchanged.
+	Rotated bool `json:"rotated" example:"true"`
 }
 
 // TokenResponse is the code in force now.

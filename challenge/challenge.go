@@ -1,14 +1,13 @@
 // Package challenge issues and checks the one-time codes a service sends by
 // email or SMS, without storing them: everything the check needs travels
-// inside the challenge itself, sealed with AES-256-GCM, and only its single
+// inside the challenge itself, sealed by package seal (AES-256-GCM) under
+// the challenges' own keys and label, and only its single
 // use and failed attempts are recorded, in the guard's store.
 package challenge
 
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acme/totp/guard"
+	"github.com/acme/totp/seal"
 )
 
 // Bounds and defaults of a challenge.
@@ -29,7 +29,6 @@ const (
 	MinTTL, MaxTTL, DefaultTTL          = 30 * time.Second, 900 * time.Second, 600 * time.Second
 	MaxSubjectLen                       = 320
 	MaxPurposeLen                       = 64
-	KeyLen                              = 32 // AES-256
 	DefaultMaxAttempts                  = 5
 )
 
@@ -39,8 +38,6 @@ var (
 	ErrInvalidTTL     = errors.New("ttl out of range")
 	ErrInvalidSubject = errors.New("subject empty or too long")
 	ErrInvalidPurpose = errors.New("purpose too long")
-	ErrInvalidKey     = errors.New("challenge key must be 32 bytes")
-	ErrNoKeys         = errors.New("no challenge key")
 	// ErrNoStore means challenges cannot be checked: without the guard's
 	// store they could be used twice and guessed without limit.
 	ErrNoStore = errors.New("challenges need the guard's store")
@@ -54,12 +51,13 @@ const (
 	TooManyAttempts  guard.Reason = "too_many_attempts"
 )
 
-// version is the first byte of every challenge, and its additional data.
-const version = 1
+// Label starts every challenge: its format's version, bound as associated
+// data, which sealed secrets (another label) never share.
+const Label = "c1"
 
 // Service issues and checks challenges.
 type Service struct {
-	aeads []cipher.AEAD // the first seals; all open
+	ring  *seal.Ring
 	store guard.Store
 	now   func() time.Time
 	rand  io.Reader
@@ -70,26 +68,12 @@ type Service struct {
 // New returns a Service sealing with keys[0] and opening with any of keys,
 // so keys can rotate without breaking challenges in flight. store records
 // uses and failures; it may be nil, and then Verify answers ErrNoStore.
-func New(keys [][]byte, store guard.Store, now func() time.Time, random io.Reader) (*Service, error) {
-	if len(keys) == 0 {
-		return nil, ErrNoKeys
+func New(keys []seal.Key, store guard.Store, now func() time.Time, random io.Reader) (*Service, error) {
+	ring, err := seal.NewRing(Label, keys)
+	if err != nil {
+		return nil, err
 	}
-	s := &Service{store: store, now: now, rand: random, MaxAttempts: DefaultMaxAttempts}
-	for _, k := range keys {
-		if len(k) != KeyLen {
-			return nil, ErrInvalidKey
-		}
-		block, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		s.aeads = append(s.aeads, aead)
-	}
-	return s, nil
+	return &Service{ring: ring, store: store, now: now, rand: random, MaxAttempts: DefaultMaxAttempts}, nil
 }
 
 // Request asks for a new challenge.
@@ -170,43 +154,22 @@ func (s *Service) seal(p sealed) (string, error) {
 	plain = append(plain, byte(len(p.code)))
 	plain = append(plain, p.code...)
 
-	aead := s.aeads[0]
-	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
-	out[0] = version
-	if _, err := io.ReadFull(s.rand, out[1:]); err != nil {
-		return "", fmt.Errorf("random nonce: %w", err)
-	}
-	out = aead.Seal(out, out[1:], plain, out[:1])
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return s.ring.Seal(s.rand, plain, nil)
 }
 
 // open returns what text carries, or false when no key opens it: a
 // changed bit anywhere, an unknown key or a foreign string.
 func (s *Service) open(text string) (sealed, bool) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(text)
-	if err != nil || len(raw) < 1 || raw[0] != version {
+	plain, _, err := s.ring.Open(text, nil)
+	if err != nil || len(plain) < plainFixed || int(plain[plainFixed-1]) != len(plain)-plainFixed {
 		return sealed{}, false
 	}
-	for _, aead := range s.aeads {
-		ns := aead.NonceSize()
-		if len(raw) < 1+ns+aead.Overhead() {
-			return sealed{}, false
-		}
-		plain, err := aead.Open(nil, raw[1:1+ns], raw[1+ns:], raw[:1])
-		if err != nil {
-			continue
-		}
-		if len(plain) < plainFixed || int(plain[plainFixed-1]) != len(plain)-plainFixed {
-			return sealed{}, false
-		}
-		var p sealed
-		copy(p.id[:], plain)
-		p.expiresAt = int64(binary.BigEndian.Uint64(plain[16:]))
-		copy(p.binding[:], plain[24:])
-		p.code = plain[plainFixed:]
-		return p, true
-	}
-	return sealed{}, false
+	var p sealed
+	copy(p.id[:], plain)
+	p.expiresAt = int64(binary.BigEndian.Uint64(plain[16:]))
+	copy(p.binding[:], plain[24:])
+	p.code = plain[plainFixed:]
+	return p, true
 }
 
 // Check is one attempt at a challenge.

@@ -28,7 +28,11 @@ type metrics struct {
 	challengeVerifications *children[string, prometheus.Counter] // by result
 	recoveryGenerated      prometheus.Counter
 	recoveryVerifications  *children[string, prometheus.Counter] // by result
+	seals                  *children[sealLabels, prometheus.Counter]
 }
+
+// sealLabels are a seal operation's labels: seal or open, ok or invalid.
+type sealLabels struct{ operation, result string }
 
 // requestLabels are a request's labels; the duration has no code.
 type requestLabels struct {
@@ -82,6 +86,8 @@ const (
 	resultThrottled   = "throttled"
 	resultUnavailable = "unavailable"
 	resultStoreFull   = "store_full"
+	resultOK          = "ok"
+	resultInvalid     = "invalid"
 )
 
 // boundedStore is a guard store that counts its records and refusals, as
@@ -117,6 +123,10 @@ func newMetrics(store guard.Store, version string) *metrics {
 		Name: "totp_recovery_verifications_total",
 		Help: "Recovery code verifications by result.",
 	}, []string{"result"})
+	seals := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_seal_operations_total",
+		Help: "Secrets sealed (operation seal) and sealed secrets opened (operation open), by result: ok or invalid.",
+	}, []string{"operation", "result"})
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: newChildren(func(l requestLabels) requestCollectors {
@@ -136,12 +146,15 @@ func newMetrics(store guard.Store, version string) *metrics {
 			Help: "Recovery codes generated.",
 		}),
 		recoveryVerifications: counters(recoveryVerifications),
+		seals: newChildren(func(l sealLabels) prometheus.Counter {
+			return seals.WithLabelValues(l.operation, l.result)
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests, duration, verifications, m.challengesIssued,
-		challengeVerifications, m.recoveryGenerated, recoveryVerifications,
+		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals,
 	)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "totp_build_info",
@@ -168,6 +181,9 @@ func newMetrics(store guard.Store, version string) *metrics {
 	// Every result from the start, so dashboards see zeros, not gaps.
 	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable, resultStoreFull} {
 		m.verifications.get(r)
+	}
+	for _, l := range []sealLabels{{"seal", resultOK}, {"open", resultOK}, {"open", resultInvalid}} {
+		m.seals.get(l)
 	}
 	return m
 }
@@ -239,3 +255,5 @@ func (m *metrics) countRecoveryVerification(reason guard.Reason, err error) {
 func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }
 
 func (m *metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }
+
+func (m *metrics) countSeal(operation, result string) { m.seals.get(sealLabels{operation, result}).Inc() }

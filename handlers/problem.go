@@ -64,8 +64,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.As(err, &full):
 		// A flood fills the store: one warning a while, not one a request.
 		s.fullWarnings.Do(c.Request.Context(), s.log, "guard store full: verifications that need a new record answer 503 store_full until records expire; raise GUARD_CAPACITY if this is not an attack")
-	case errors.Is(err, errBusy):
-		// Expected under load; the access line says it.
+	case errors.Is(err, errBusy), errors.Is(err, errSealingOff):
+		// Expected under load, or said at start-up; the access line says it.
 	case p.Status >= http.StatusInternalServerError:
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
 			slog.String("err", err.Error()), slog.String("request_id", requestIDOf(c)))
@@ -133,6 +133,8 @@ var domainErrors = []domainError{
 	{challenge.ErrNoStore, http.StatusServiceUnavailable, api.CodeGuardOff, "",
 		"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit"},
 
+	{otp.ErrInvalidSealed, 400, api.CodeInvalidSealed, "sealed",
+		"{field} does not open: it was changed, sealed under a key this instance does not have, or sealed with another context"},
 	{otp.ErrMissing, 400, api.CodeMissingField, "", "{field} is required"},
 	{otp.ErrEmptyAccount, 400, api.CodeMissingField, "account", "{field} is required"},
 	{otp.ErrInvalidSecret, 400, api.CodeInvalidSecret, "secret", "{field} does not decode in its encoding"},
@@ -172,10 +174,17 @@ func problemOf(err error) (*api.Problem, time.Duration) {
 		malformed *recovery.MalformedHashError
 		fe        *otp.FieldError
 		full      *guard.FullError
+		uri       *otp.URIError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p, 0
+	case errors.As(err, &uri):
+		// Before the table: a URI's reason may be any of otp's sentinels.
+		return badRequest(api.CodeInvalidURI, "uri", "uri is not a usable otpauth://totp Key URI: "+uri.Reason.Error()), 0
+	case errors.Is(err, errSealingOff):
+		return newProblem(http.StatusNotImplemented, api.CodeSealingNotConfigured, "",
+			"this instance has no SEAL_KEYS, so it can neither seal nor open secrets; start it with SEAL_KEYS=ID:KEY, KEY being 32 random bytes in base64 (head -c 32 /dev/urandom | base64)"), 0
 	case errors.Is(err, errBusy):
 		return newProblem(http.StatusServiceUnavailable, api.CodeBusy, "",
 			"as many QR codes are being drawn as this instance allows; retry shortly"), time.Second

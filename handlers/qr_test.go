@@ -13,6 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/acme/totp/seal"
 )
 
 // TestQRRenderingIsBounded: with every QR slot taken, a request for a QR
@@ -22,7 +24,7 @@ func TestQRRenderingIsBounded(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	now := func() time.Time { return time.Unix(1_700_000_000, 0) }
 	s, err := newServer(Config{Now: now, Random: rand.Reader, Log: slog.New(slog.NewJSONHandler(new(bytes.Buffer), nil)),
-		ChallengeKeys: [][]byte{bytes.Repeat([]byte{1}, 32)}, QRConcurrency: 2})
+		ChallengeKeys: []seal.Key{{ID: "c", Secret: bytes.Repeat([]byte{1}, 32)}}, QRConcurrency: 2})
 	require.NoError(t, err)
 	h := s.routes(nil)
 	do := func(method, url, body string) *httptest.ResponseRecorder {

@@ -19,7 +19,9 @@ import (
 	"github.com/acme/totp/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
+	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
+	"github.com/acme/totp/seal"
 )
 
 // Config is what the service is built from: main fills it from flags and
@@ -46,9 +48,16 @@ type Config struct {
 	FailureWindow time.Duration
 
 	// ChallengeKeys seal email and SMS challenges: the first seals, all
-	// open. Without any, a random key is made and a warning logged.
-	ChallengeKeys        [][]byte
+	// open. Without any, a random key is made and a warning logged: a
+	// challenge lives minutes, so losing them at a restart costs little.
+	ChallengeKeys        []seal.Key
 	ChallengeMaxAttempts int
+
+	// SealKeys seal the secrets callers store: the first seals, all open.
+	// Without any, sealing and opening answer sealing_not_configured; never
+	// a random key, which would make every stored secret useless at the
+	// next restart.
+	SealKeys []seal.Key
 
 	// QRConcurrency is how many QR codes may be drawn at once; more are
 	// answered 503 busy. Zero means one per two CPUs, at least one.
@@ -68,6 +77,7 @@ type Server struct {
 	verifier   *guard.Verifier
 	challenges *challenge.Service
 	recovery   *recovery.Service
+	sealer     *otp.Sealer // nil without SealKeys
 	metrics    *metrics
 	version    string
 
@@ -93,8 +103,8 @@ func newServer(cfg Config) (*Server, error) {
 	}
 	keys := cfg.ChallengeKeys
 	if len(keys) == 0 {
-		keys = [][]byte{make([]byte, challenge.KeyLen)}
-		if _, err := io.ReadFull(cfg.Random, keys[0]); err != nil {
+		keys = []seal.Key{{ID: "random", Secret: make([]byte, seal.KeyLen)}}
+		if _, err := io.ReadFull(cfg.Random, keys[0].Secret); err != nil {
 			return nil, err
 		}
 		cfg.Log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
@@ -120,6 +130,13 @@ func newServer(cfg Config) (*Server, error) {
 		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
 		metrics:    newMetrics(cfg.Store, cfg.Version),
 		version:    cfg.Version,
+	}
+	if len(cfg.SealKeys) > 0 {
+		ring, err := seal.NewRing(otp.SealLabel, cfg.SealKeys)
+		if err != nil {
+			return nil, err
+		}
+		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random}
 	}
 	s.fullWarnings.every = time.Minute
 	qrSlots := cfg.QRConcurrency
@@ -171,6 +188,8 @@ func (s *Server) routes(apiKeys []string) *gin.Engine {
 	keyed.POST("/generate/token", s.handle(s.generateToken))
 	keyed.POST("/verify/token", s.handle(s.verifyToken))
 	keyed.POST("/generate/qr", s.handle(s.generateQR))
+	keyed.POST("/seal", s.handle(s.sealSecret))
+	keyed.POST("/reseal", s.handle(s.resealSecret))
 	keyed.POST("/hotp/token", s.handle(s.hotpToken))
 	keyed.POST("/hotp/verify", s.handle(s.hotpVerify))
 	keyed.POST("/hotp/resync", s.handle(s.hotpResync))

@@ -31,7 +31,7 @@ func (s *Server) renderQR(uri string, size int, sizeField string) ([]byte, error
 }
 
 // secretParams are the query parameters of GET /generate/secret.
-var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr", "encoder", "type", "counter"}
+var secretParams = []string{"length", "encoding", "account", "issuer", "algorithm", "digits", "period", "qr", "encoder", "type", "counter", "seal", "context"}
 
 // generateSecret answers GET /generate/secret.
 //
@@ -58,13 +58,27 @@ func (s *Server) generateSecret(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	req := secretRequest{encoding: q.str("encoding"), account: q.str("account"), issuer: q.str("issuer"), algorithm: q.str("algorithm"), encoder: q.str("encoder")}
+	req := secretRequest{encoding: q.str("encoding"), account: q.str("account"), issuer: q.str("issuer"), algorithm: q.str("algorithm"), encoder: q.str("encoder"), context: q.str("context")}
+	switch q.str("seal") {
+	case "", "false":
+	case "true":
+		req.seal = true
+	default:
+		return badRequest(api.CodeInvalidParameter, "seal", "seal must be true or false")
+	}
+	if q.values.Has("context") && !req.seal {
+		return badRequest(api.CodeConflictingField, "context", "context goes with seal=true only")
+	}
 	switch q.str("type") {
 	case "", "totp":
 		if q.values.Has("counter") {
 			return badRequest(api.CodeInvalidParameter, "counter", "counter needs type=hotp")
 		}
 	case "hotp":
+		if req.seal {
+			// Sealed secrets are TOTP's: the routes that open them are.
+			return badRequest(api.CodeConflictingField, "seal", "seal=true goes with TOTP secrets only")
+		}
 		counter, err := q.uint64("counter")
 		if err != nil {
 			return err
@@ -89,6 +103,8 @@ type secretRequest struct {
 	encoding, algorithm, encoder   string
 	account, issuer                string
 	counter                        *uint64 // an HOTP secret's first counter
+	seal                           bool
+	context                        string // what the seal is bound to
 }
 
 func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
@@ -107,6 +123,9 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 	if req.account == "" && (req.issuer != "" || req.qrSize != nil) {
 		return badRequest(api.CodeMissingField, "account", "account is required with issuer or qr")
 	}
+	if req.seal && s.sealer == nil {
+		return errSealingOff
+	}
 
 	key, err := otp.GenerateSecret(s.random, length)
 	if err != nil {
@@ -121,6 +140,15 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 		if resp.URI, err = otp.KeyURI(req.account, req.issuer, key, params, req.counter); err != nil {
 			return err
 		}
+	}
+	if req.seal {
+		if resp.Sealed, resp.KeyID, err = s.seal(key, params, req.context); err != nil {
+			return err
+		}
+	}
+	if resp.URI != "" || resp.Sealed != "" {
+		// The options matter only where they are carried.
+		resp.Warnings = warnings(params)
 	}
 	if req.qrSize != nil {
 		png, err := s.renderQR(resp.URI, *req.qrSize, "qr")
@@ -152,47 +180,43 @@ func (s *Server) generateToken(c *gin.Context) error {
 	return s.writeToken(c, "")
 }
 
-// bodyEncoding returns the encoding a POST route falls back on when the
-// body names none: the original routes' path segment, else the query's.
-func bodyEncoding(c *gin.Context, fromPath string) (string, error) {
+// source returns the secret a POST route's body names, with the
+// encoding it falls back on when the body names none: the original
+// routes' path segment, else the query's.
+func source(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (secretSource, error) {
 	q, err := newQuery(c, "encoding")
-	if err != nil || fromPath != "" {
-		return fromPath, err
+	if err != nil {
+		return secretSource{}, err
 	}
-	return q.str("encoding"), nil
+	src := secretSource{secretRef: ref, opts: opts, fallback: fromPath}
+	if fromPath == "" {
+		src.fallback, src.queryEncoding = q.str("encoding"), q.values.Has("encoding")
+	}
+	return src, nil
 }
 
-// newKey decodes the secret in the options' encoding, or in fallback (the
-// query's or the path's) when the body names none, and builds the Key the
-// options describe. It returns the decoded secret too, which the guard
-// fingerprints.
-func newKey(o api.TOTPOptions, secret, fallback string) ([]byte, otp.Key, error) {
-	encoding := o.Encoding
-	if encoding == "" {
-		encoding = fallback
-	}
-	raw, err := otp.DecodeSecret(encoding, secret)
+// key resolves the secret a POST route's body names and builds its Key.
+// It returns the resolved secret too, whose bytes the guard fingerprints
+// whatever form they came in.
+func (s *Server) key(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (imported, otp.Key, error) {
+	src, err := source(c, fromPath, ref, opts)
 	if err != nil {
-		return nil, otp.Key{}, err
+		return imported{}, otp.Key{}, err
 	}
-	p, err := otp.ParseParams(o.Algorithm, o.Encoder, o.Digits, o.Period)
+	k, err := s.resolve(src)
 	if err != nil {
-		return nil, otp.Key{}, err
+		return imported{}, otp.Key{}, err
 	}
-	key, err := otp.NewKey(raw, p)
-	return raw, key, err
+	key, err := otp.NewKey(k.secret, k.params)
+	return k, key, err
 }
 
 func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
-	fallback, err := bodyEncoding(c, pathEncoding)
-	if err != nil {
-		return err
-	}
 	var req api.TokenRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	_, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	_, key, err := s.key(c, pathEncoding, secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
 	if err != nil {
 		return err
 	}
@@ -226,15 +250,11 @@ func (s *Server) verifyToken(c *gin.Context) error {
 }
 
 func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
-	fallback, err := bodyEncoding(c, pathEncoding)
-	if err != nil {
-		return err
-	}
 	var req api.VerifyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	raw, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	k, key, err := s.key(c, pathEncoding, secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
 	if err != nil {
 		return err
 	}
@@ -247,7 +267,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 	}
 	now := s.now()
 	res, err := s.verifier.Verify(c.Request.Context(), guard.Attempt{
-		Secret:    raw,
+		Secret:    k.secret,
 		Key:       &key,
 		Token:     req.Token.Text(key.Digits),
 		Now:       now,
@@ -283,19 +303,19 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 //	@Security		BearerAuth
 //	@Router			/generate/qr [post]
 func (s *Server) generateQR(c *gin.Context) error {
-	fallback, err := bodyEncoding(c, "")
-	if err != nil {
-		return err
-	}
 	var req api.QRRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	raw, key, err := newKey(req.TOTPOptions, req.Secret, fallback)
+	k, _, err := s.key(c, "", secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
 	if err != nil {
 		return err
 	}
-	uri, err := otp.KeyURI(req.Account, req.Issuer, raw, key.Params, nil)
+	if req.Account == "" && req.Issuer == "" {
+		// A uri's own label, when the body names none.
+		req.Account, req.Issuer = k.account, k.issuer
+	}
+	uri, err := otp.KeyURI(req.Account, req.Issuer, k.secret, k.params, nil)
 	if err != nil {
 		return err
 	}

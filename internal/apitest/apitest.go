@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/seal"
 )
 
 // Limits of the guard as set here.
@@ -24,7 +24,10 @@ const (
 )
 
 // ChallengeKey seals the challenges of every service configured here.
-var ChallengeKey = bytes.Repeat([]byte{7}, challenge.KeyLen)
+var ChallengeKey = seal.Key{ID: "c", Secret: bytes.Repeat([]byte{7}, seal.KeyLen)}
+
+// SealKey seals the secrets of every service configured here.
+var SealKey = seal.Key{ID: "test", Secret: bytes.Repeat([]byte{9}, seal.KeyLen)}
 
 // Config returns the service's configuration on the clock now, logging
 // JSON lines to log (slog's handler writes each line whole, under its own
@@ -38,7 +41,8 @@ func Config(now func() time.Time, log io.Writer) handlers.Config {
 		GuardKey:      []byte("test fingerprint key"),
 		MaxFailures:   MaxFailures,
 		FailureWindow: FailureWindow,
-		ChallengeKeys: [][]byte{ChallengeKey},
+		ChallengeKeys: []seal.Key{ChallengeKey},
+		SealKeys:      []seal.Key{SealKey},
 		Version:       "test",
 	}
 }
