@@ -912,6 +912,138 @@ const docTemplate = `{
                 }
             }
         },
+        "/reseal": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Opens a sealed secret with any configured key and seals it under the first, for rotating SEAL_KEYS: ` + "`" + `rotated` + "`" + ` is false, and ` + "`" + `sealed` + "`" + ` comes back unchanged, when it already was under the first key.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "sealed secrets"
+                ],
+                "summary": "Seal again under the current key",
+                "parameters": [
+                    {
+                        "description": "sealed and its context",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.ResealRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ResealResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, or sealed does not open (invalid_sealed)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "SEAL_KEYS not configured",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/seal": {
+            "post": {
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Seals a secret (with its options) or an otpauth://totp Key URI, bound to ` + "`" + `context` + "`" + `, for migrating secrets already stored in the clear: store ` + "`" + `sealed` + "`" + ` and ` + "`" + `key_id` + "`" + ` instead, and send ` + "`" + `sealed` + "`" + ` (with the same ` + "`" + `context` + "`" + `) to /generate/token, /verify/token and /generate/qr. ` + "`" + `warnings` + "`" + ` name options some authenticator apps ignore.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "sealed secrets"
+                ],
+                "summary": "Seal a secret held in the clear",
+                "parameters": [
+                    {
+                        "description": "secret and its options, or uri; and context",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.SealRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SealResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, secret, uri or option",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "SEAL_KEYS not configured",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/verify/recovery-code": {
             "post": {
                 "security": [
@@ -1420,6 +1552,7 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "account": {
+                    "description": "Account labels the code in the app; with uri it defaults to the URI's.",
                     "type": "string",
                     "example": "alice@example.com"
                 },
@@ -1432,6 +1565,12 @@ const docTemplate = `{
                         "SHA512"
                     ],
                     "example": "SHA1"
+                },
+                "context": {
+                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "type": "string",
+                    "maxLength": 1024,
+                    "example": "user-42"
                 },
                 "digits": {
                     "description": "Digits is the code length.",
@@ -1471,7 +1610,13 @@ const docTemplate = `{
                     "minimum": 1,
                     "example": 30
                 },
+                "sealed": {
+                    "description": "Sealed is a secret sealed by this service (by /seal, or by\n/generate/secret with seal=true). It carries its options: none may\ncome beside it.",
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                },
                 "secret": {
+                    "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
                     "type": "string",
                     "example": "JBSWY3DPEHPK3PXP"
                 },
@@ -1481,6 +1626,11 @@ const docTemplate = `{
                     "maximum": 1024,
                     "minimum": 64,
                     "example": 256
+                },
+                "uri": {
+                    "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
+                    "type": "string",
+                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
                 }
             }
         },
@@ -1568,35 +1718,39 @@ const docTemplate = `{
                 }
             }
         },
-        "api.SecretResponse": {
+        "api.ResealRequest": {
             "type": "object",
             "properties": {
-                "encoding": {
+                "context": {
                     "type": "string",
-                    "example": "base32"
+                    "maxLength": 1024,
+                    "example": "user-42"
                 },
-                "length": {
-                    "description": "Length is the number of random bytes.",
-                    "type": "integer",
-                    "example": 20
-                },
-                "qr": {
-                    "description": "QR is a PNG of URI as a data URI.",
+                "sealed": {
                     "type": "string",
-                    "example": "data:image/png;base64,iVBORw0KGgo..."
-                },
-                "secret": {
-                    "type": "string",
-                    "example": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-                },
-                "uri": {
-                    "description": "URI is the otpauth:// Key URI, secret in unpadded base32.",
-                    "type": "string",
-                    "example": "otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\u0026issuer=Acme\u0026algorithm=SHA1\u0026digits=6\u0026period=30"
+                    "example": "s1.2025-05.Q2x9..."
                 }
             }
         },
-        "api.TokenRequest": {
+        "api.ResealResponse": {
+            "type": "object",
+            "properties": {
+                "key_id": {
+                    "type": "string",
+                    "example": "2026-11"
+                },
+                "rotated": {
+                    "description": "Rotated is false when sealed already was under the first key; it\nthen comes back unchanged.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "sealed": {
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                }
+            }
+        },
+        "api.SealRequest": {
             "type": "object",
             "properties": {
                 "algorithm": {
@@ -1608,6 +1762,12 @@ const docTemplate = `{
                         "SHA512"
                     ],
                     "example": "SHA1"
+                },
+                "context": {
+                    "description": "Context is bound to the seal: every use must send it again. Use the\nuser's ID, so a sealed secret copied to another row does not work.",
+                    "type": "string",
+                    "maxLength": 1024,
+                    "example": "user-42"
                 },
                 "digits": {
                     "description": "Digits is the code length.",
@@ -1646,6 +1806,161 @@ const docTemplate = `{
                 "secret": {
                     "type": "string",
                     "example": "JBSWY3DPEHPK3PXP"
+                },
+                "uri": {
+                    "type": "string",
+                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
+                }
+            }
+        },
+        "api.SealResponse": {
+            "type": "object",
+            "properties": {
+                "key_id": {
+                    "type": "string",
+                    "example": "2026-11"
+                },
+                "sealed": {
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                },
+                "warnings": {
+                    "description": "Warnings name options some authenticator apps ignore.",
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [
+                            "nonstandard_algorithm",
+                            "nonstandard_digits",
+                            "nonstandard_period"
+                        ]
+                    },
+                    "example": [
+                        "nonstandard_digits"
+                    ]
+                }
+            }
+        },
+        "api.SecretResponse": {
+            "type": "object",
+            "properties": {
+                "encoding": {
+                    "type": "string",
+                    "example": "base32"
+                },
+                "key_id": {
+                    "description": "KeyID names the key that sealed it, to find what to reseal after a rotation.",
+                    "type": "string",
+                    "example": "2026-11"
+                },
+                "length": {
+                    "description": "Length is the number of random bytes.",
+                    "type": "integer",
+                    "example": 20
+                },
+                "qr": {
+                    "description": "QR is a PNG of URI as a data URI.",
+                    "type": "string",
+                    "example": "data:image/png;base64,iVBORw0KGgo..."
+                },
+                "sealed": {
+                    "description": "Sealed is the secret and its options sealed (with seal=true): store\nit, and key_id, instead of the secret.",
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                },
+                "secret": {
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+                },
+                "uri": {
+                    "description": "URI is the otpauth:// Key URI, secret in unpadded base32.",
+                    "type": "string",
+                    "example": "otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\u0026issuer=Acme\u0026algorithm=SHA1\u0026digits=6\u0026period=30"
+                },
+                "warnings": {
+                    "description": "Warnings name options some authenticator apps ignore.",
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [
+                            "nonstandard_algorithm",
+                            "nonstandard_digits",
+                            "nonstandard_period"
+                        ]
+                    },
+                    "example": [
+                        "nonstandard_digits"
+                    ]
+                }
+            }
+        },
+        "api.TokenRequest": {
+            "type": "object",
+            "properties": {
+                "algorithm": {
+                    "description": "Algorithm is the HMAC hash, case-insensitive.",
+                    "type": "string",
+                    "enum": [
+                        "SHA1",
+                        "SHA256",
+                        "SHA512"
+                    ],
+                    "example": "SHA1"
+                },
+                "context": {
+                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "type": "string",
+                    "maxLength": 1024,
+                    "example": "user-42"
+                },
+                "digits": {
+                    "description": "Digits is the code length.",
+                    "type": "integer",
+                    "maximum": 8,
+                    "minimum": 6,
+                    "example": 6
+                },
+                "encoder": {
+                    "description": "Encoder is how codes are written: digits, or Steam Guard's five\ncharacters (digits then defaults to, and must be, 5).",
+                    "type": "string",
+                    "enum": [
+                        "default",
+                        "steam"
+                    ],
+                    "example": "default"
+                },
+                "encoding": {
+                    "description": "Encoding is how secret is written; for POST routes it may also come as\nthe query parameter encoding, and the body wins.",
+                    "type": "string",
+                    "enum": [
+                        "base32",
+                        "hex",
+                        "base64",
+                        "ascii"
+                    ],
+                    "example": "base32"
+                },
+                "period": {
+                    "description": "Period is the seconds per step.",
+                    "type": "integer",
+                    "maximum": 3600,
+                    "minimum": 1,
+                    "example": 30
+                },
+                "sealed": {
+                    "description": "Sealed is a secret sealed by this service (by /seal, or by\n/generate/secret with seal=true). It carries its options: none may\ncome beside it.",
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                },
+                "secret": {
+                    "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXP"
+                },
+                "uri": {
+                    "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
+                    "type": "string",
+                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
                 }
             }
         },
@@ -1690,6 +2005,12 @@ const docTemplate = `{
                     ],
                     "example": "SHA1"
                 },
+                "context": {
+                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "type": "string",
+                    "maxLength": 1024,
+                    "example": "user-42"
+                },
                 "digits": {
                     "description": "Digits is the code length.",
                     "type": "integer",
@@ -1724,7 +2045,13 @@ const docTemplate = `{
                     "minimum": 1,
                     "example": 30
                 },
+                "sealed": {
+                    "description": "Sealed is a secret sealed by this service (by /seal, or by\n/generate/secret with seal=true). It carries its options: none may\ncome beside it.",
+                    "type": "string",
+                    "example": "s1.2026-11.Yx3f..."
+                },
                 "secret": {
+                    "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
                     "type": "string",
                     "example": "JBSWY3DPEHPK3PXP"
                 },
@@ -1752,6 +2079,11 @@ const docTemplate = `{
                     "description": "Token is the code: a string, or a number that is left-padded with\nzeros to digits. Spaces inside a string are ignored.",
                     "type": "string",
                     "example": "123456"
+                },
+                "uri": {
+                    "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
+                    "type": "string",
+                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
                 }
             }
         },

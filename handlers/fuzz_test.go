@@ -49,13 +49,15 @@ func FuzzJSONRoutes(f *testing.F) {
 		`{"count":3}`,
 		`{"secret":"JBSWY3DPEHPK3PXP","counter":5,"token":"123456","token2":"654321","look_ahead":100}`,
 		`{"secret":"JBSWY3DPEHPK3PXP","encoder":"steam","token":"2BCDF","skew_past":2,"skew_future":0}`,
+		`{"uri":"otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&digits=8","token":"12345678","context":"u"}`,
+		`{"sealed":"s1.test.AAAA","context":"u","token":"123456"}`,
 		`[`, `"`, `null`, ``,
 	} {
 		f.Add(seed, "")
 		f.Add(seed, "ascii")
 	}
 	a := newAPI(f, time.Unix(1_700_000_000, 0))
-	routes := []string{"/generate/token", "/verify/token", "/generate/qr", "/challenge", "/challenge/verify", "/generate/recovery-codes", "/verify/recovery-code", "/hotp/token", "/hotp/verify", "/hotp/resync"}
+	routes := []string{"/generate/token", "/verify/token", "/generate/qr", "/challenge", "/challenge/verify", "/generate/recovery-codes", "/verify/recovery-code", "/hotp/token", "/hotp/verify", "/hotp/resync", "/seal", "/reseal"}
 	f.Fuzz(func(t *testing.T, body, encoding string) {
 		a.logs.Reset()
 		for _, route := range routes {
