@@ -60,8 +60,8 @@ const (
 	// CodeConflictingField: a field that cannot come with another, such
 	// as digits beside sealed (the seal carries them). field names it.
 	CodeConflictingField = "conflicting_field"
-	CodeGuardOff     = "guard_off"
-	CodeInternal     = "internal"
+	CodeGuardOff         = "guard_off"
+	CodeInternal         = "internal"
 )
 
 // TOTPOptions are the options every endpoint that takes a secret accepts.

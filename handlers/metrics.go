@@ -256,4 +256,6 @@ func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }
 
 func (m *metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }
 
-func (m *metrics) countSeal(operation, result string) { m.seals.get(sealLabels{operation, result}).Inc() }
+func (m *metrics) countSeal(operation, result string) {
+	m.seals.get(sealLabels{operation, result}).Inc()
+}
