@@ -12,6 +12,8 @@
 //	@tag.description			New secrets, Key URIs and QR codes
 //	@tag.name					tokens
 //	@tag.description			Current codes and verification
+//	@tag.name					sealed secrets
+//	@tag.description			Secrets sealed under SEAL_KEYS, for callers to store instead of the secret; rotation
 //	@tag.name					operations
 //	@tag.description			Health
 //	@securityDefinitions.apikey	ApiKeyAuth

@@ -2147,6 +2147,10 @@ const docTemplate = `{
             "name": "tokens"
         },
         {
+            "description": "Secrets sealed under SEAL_KEYS, for callers to store instead of the secret; rotation",
+            "name": "sealed secrets"
+        },
+        {
             "description": "Health",
             "name": "operations"
         }
