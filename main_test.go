@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/api"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -46,6 +47,9 @@ func TestParseConfig(t *testing.T) {
 		{"bad log level", []string{"-log-level", "loud"}, nil, "", 0, true},
 		{"bad shutdown timeout", []string{"-shutdown-timeout", "soon"}, nil, "", 0, true},
 		{"stray argument", []string{"serve"}, nil, "", 0, true},
+		{"SEAL_KEYS key short", nil, map[string]string{"SEAL_KEYS": "a:c2hvcnQ="}, "", 0, true},
+		{"SEAL_KEYS ID invalid", nil, map[string]string{"SEAL_KEYS": "a.b:" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "", 0, true},
+		{"SEAL_KEYS ID twice", []string{"-seal-keys", "a:" + base64.StdEncoding.EncodeToString(make([]byte, 32)) + ",a:" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, nil, "", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -874,4 +878,85 @@ func TestConfigurationLineMasksSecrets(t *testing.T) {
 	assert.Equal(t, []any{"2026-11", "2025-05"}, got["seal_keys"], "IDs, the sealing one first")
 	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", got["redis_url"])
 	assert.EqualValues(t, 12_000_000, got["guard_capacity"])
+}
+
+// TestSealedRotationAgainstTheBinary: a sibling service that stores only
+// sealed secrets lives through a key rotation, run as an operator would:
+// restart with the new key first, reseal every row, restart without the
+// old key.
+func TestSealedRotationAgainstTheBinary(t *testing.T) {
+	oldKey := "2025-05:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	newKey := "2026-11:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
+	stop := func(cmd *exec.Cmd) {
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, cmd.Wait())
+	}
+	codeOf := func(secret string) string {
+		raw, err := otp.DecodeSecret("base32", secret)
+		require.NoError(t, err)
+		key, err := otp.NewKey(raw, otp.DefaultParams)
+		require.NoError(t, err)
+		c, err := key.Generate(time.Now())
+		require.NoError(t, err)
+		return c.Token
+	}
+	verify := func(base, sealed, context, secret string) (int, api.VerifyResponse, api.Problem) {
+		b, err := json.Marshal(map[string]any{"sealed": sealed, "context": context, "token": codeOf(secret)})
+		require.NoError(t, err)
+		resp, err := http.Post(base+"/verify/token", "application/json", bytes.NewReader(b))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var v api.VerifyResponse
+		var p api.Problem
+		if resp.StatusCode == http.StatusOK {
+			require.NoError(t, json.Unmarshal(raw, &v))
+		} else {
+			require.NoError(t, json.Unmarshal(raw, &p))
+		}
+		return resp.StatusCode, v, p
+	}
+
+	// Enrolment under the old key: the row gets sealed and key_id.
+	base, cmd, _ := startBinary(t, "SEAL_KEYS="+oldKey)
+	resp, err := http.Get(base + "/generate/secret?account=alice&issuer=Acme&seal=true&context=user-1")
+	require.NoError(t, err)
+	var enrol api.SecretResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&enrol))
+	resp.Body.Close()
+	require.Equal(t, "2025-05", enrol.KeyID)
+	status, v, _ := verify(base, enrol.Sealed, "user-1", enrol.Secret)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, v.Valid)
+	stop(cmd)
+
+	// The new key goes first; the old one still opens; every row is resealed.
+	base, cmd, _ = startBinary(t, "SEAL_KEYS="+newKey+","+oldKey)
+	status, v, _ = verify(base, enrol.Sealed, "user-1", enrol.Secret)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, v.Valid, "the old key opens while it is listed")
+	var moved api.ResealResponse
+	post(t, base+"/reseal", map[string]any{"sealed": enrol.Sealed, "context": "user-1"}, &moved)
+	assert.True(t, moved.Rotated)
+	assert.Equal(t, "2026-11", moved.KeyID)
+	stop(cmd)
+
+	// The old key is dropped: only the resealed row works.
+	base, cmd, logs := startBinary(t, "SEAL_KEYS="+newKey)
+	status, _, p := verify(base, enrol.Sealed, "user-1", enrol.Secret)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "invalid_sealed", p.Code)
+	status, v, _ = verify(base, moved.Sealed, "user-1", enrol.Secret)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, v.Valid)
+	stop(cmd)
+	for _, secret := range []string{enrol.Secret, enrol.Sealed, moved.Sealed, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))} {
+		assert.NotContains(t, logs(), secret, "no secret, sealed secret or key in the logs")
+	}
+
+	// Without SEAL_KEYS, an instance says how to make one.
+	base, _, _ = startBinary(t)
+	status, _, p = verify(base, moved.Sealed, "user-1", enrol.Secret)
+	assert.Equal(t, http.StatusNotImplemented, status)
+	assert.Equal(t, "sealing_not_configured", p.Code)
 }

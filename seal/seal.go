@@ -70,6 +70,11 @@ func ParseKeys(name, spec string) ([]Key, error) {
 		if !validID(id) {
 			return nil, fmt.Errorf("%s entry %d: the ID must be 1 to %d letters, digits, '-' or '_'", name, i+1, MaxKeyIDLen)
 		}
+		for _, k := range keys {
+			if k.ID == id {
+				return nil, fmt.Errorf("%s entry %d: the ID %s is listed twice", name, i+1, id)
+			}
+		}
 		keys = append(keys, Key{ID: id, Secret: secret})
 	}
 	return keys, nil

@@ -43,13 +43,14 @@ func TestParseKeys(t *testing.T) {
 		{name: "empty ID", spec: ":" + k1, err: true},
 		{name: "ID with a dot", spec: "a.b:" + k1, err: true},
 		{name: "ID too long", spec: strings.Repeat("a", 33) + ":" + k1, err: true},
+		{name: "ID twice", spec: "a:" + k2 + ",a:" + k1, err: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys, err := seal.ParseKeys("SEAL_KEYS", tc.spec)
 			if tc.err {
 				require.Error(t, err)
 				assert.NotContains(t, err.Error(), k1, "errors never repeat a key")
-				assert.Contains(t, err.Error(), "SEAL_KEYS entry 1")
+				assert.Contains(t, err.Error(), "SEAL_KEYS entry")
 				return
 			}
 			require.NoError(t, err)
