@@ -107,6 +107,18 @@ func (c *Client) QR(ctx context.Context, req api.QRRequest) ([]byte, error) {
 	return png.Bytes(), nil
 }
 
+// Seal calls POST /seal: a secret held in the clear (or a Key URI) sealed
+// for storing instead, bound to req.Context.
+func (c *Client) Seal(ctx context.Context, req api.SealRequest) (*api.SealResponse, error) {
+	return call[api.SealResponse](ctx, c, http.MethodPost, "/seal", nil, req)
+}
+
+// Reseal calls POST /reseal: a sealed secret under the key that seals now.
+// Store the answer's Sealed and KeyID when Rotated.
+func (c *Client) Reseal(ctx context.Context, req api.ResealRequest) (*api.ResealResponse, error) {
+	return call[api.ResealResponse](ctx, c, http.MethodPost, "/reseal", nil, req)
+}
+
 // HOTPToken calls POST /hotp/token: the code of a counter.
 func (c *Client) HOTPToken(ctx context.Context, req api.HOTPTokenRequest) (*api.HOTPTokenResponse, error) {
 	return call[api.HOTPTokenResponse](ctx, c, http.MethodPost, "/hotp/token", nil, req)

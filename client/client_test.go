@@ -200,3 +200,30 @@ func TestNew(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// TestSealAndReseal: a secret stored in the clear is migrated with Seal,
+// then gives the same codes sealed; Reseal under the same key leaves it.
+func TestSealAndReseal(t *testing.T) {
+	srv := startService(t, time.Unix(1_700_000_000, 0))
+	c, err := client.New(srv.URL)
+	require.NoError(t, err)
+	ctx := context.Background()
+	sealed, err := c.Seal(ctx, api.SealRequest{Secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", Context: "u1", TOTPOptions: api.TOTPOptions{Digits: client.Int(8)}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"nonstandard_digits"}, sealed.Warnings)
+	plain, err := c.GenerateToken(ctx, api.TokenRequest{Secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", TOTPOptions: api.TOTPOptions{Digits: client.Int(8)}})
+	require.NoError(t, err)
+	opened, err := c.GenerateToken(ctx, api.TokenRequest{Sealed: sealed.Sealed, Context: "u1"})
+	require.NoError(t, err)
+	assert.Equal(t, plain, opened)
+
+	again, err := c.Reseal(ctx, api.ResealRequest{Sealed: sealed.Sealed, Context: "u1"})
+	require.NoError(t, err)
+	assert.Equal(t, api.ResealResponse{Sealed: sealed.Sealed, KeyID: sealed.KeyID}, *again)
+
+	_, err = c.Reseal(ctx, api.ResealRequest{Sealed: sealed.Sealed})
+	var e *client.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, api.CodeInvalidSealed, e.Code)
+	assert.Equal(t, "sealed", e.Field)
+}

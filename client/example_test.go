@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,4 +61,44 @@ func Example_login() {
 	// Output:
 	// logged in: true
 	// wrong code: false mismatch
+}
+
+// A register service and a login service that store nothing usable: the
+// user's row holds the sealed secret and its key ID, bound to the user's
+// ID, and the plain secret is shown once, to the authenticator app.
+func Example_sealedSecrets() {
+	srv := newService(time.Unix(1_700_000_000, 0)) // the TOTP service, with SEAL_KEYS
+	defer srv.Close()
+	ctx := context.Background()
+	c, _ := client.New(srv.URL)
+	userID := "user-42"
+
+	// Sign-up.
+	sec, err := c.GenerateSecret(ctx, api.SecretQuery{Account: "alice@example.com", Issuer: "Acme", QR: 256, Seal: true, Context: userID})
+	if err != nil {
+		panic(err)
+	}
+	// Show sec.QR to Alice; store only sec.Sealed and sec.KeyID in her row.
+	phone := sec.Secret // her app has it; the services forget it
+	stored := sec.Sealed
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: userID, Token: api.TokenOf(authenticator(c, phone))})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("enrolled:", res.Valid)
+
+	// Login, from the row alone.
+	res, _ = c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: userID, Token: api.TokenOf("000000"), AfterStep: res.Step})
+	fmt.Println("wrong code:", res.Valid, res.Reason)
+
+	// The row copied to another user does not open.
+	_, err = c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: "user-43", Token: api.TokenOf("000000")})
+	var problem *client.Error
+	if errors.As(err, &problem) {
+		fmt.Println("copied:", problem.Status, problem.Code)
+	}
+	// Output:
+	// enrolled: true
+	// wrong code: false mismatch
+	// copied: 400 invalid_sealed
 }
