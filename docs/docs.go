@@ -440,6 +440,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "501": {
+                        "description": "sealed sent to an instance without SEAL_KEYS",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -507,7 +513,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Returns ` + "`" + `length` + "`" + ` random bytes from crypto/rand, written in ` + "`" + `encoding` + "`" + `. With ` + "`" + `account` + "`" + ` (and optionally ` + "`" + `issuer` + "`" + ` and the TOTP options) it adds the ` + "`" + `otpauth://` + "`" + ` Key URI, whose secret is always unpadded base32; with ` + "`" + `qr` + "`" + ` also a PNG QR code of it as a data URI.",
+                "description": "Returns ` + "`" + `length` + "`" + ` random bytes from crypto/rand, written in ` + "`" + `encoding` + "`" + `. With ` + "`" + `account` + "`" + ` (and optionally ` + "`" + `issuer` + "`" + ` and the TOTP options) it adds the ` + "`" + `otpauth://` + "`" + ` Key URI, whose secret is always unpadded base32; with ` + "`" + `qr` + "`" + ` also a PNG QR code of it as a data URI; with ` + "`" + `seal=true` + "`" + ` also ` + "`" + `sealed` + "`" + ` and ` + "`" + `key_id` + "`" + `, to store instead of the secret. ` + "`" + `warnings` + "`" + ` name options some authenticator apps ignore.",
                 "produces": [
                     "application/json"
                 ],
@@ -586,6 +592,49 @@ const docTemplate = `{
                         "description": "also return a QR PNG of this many pixels (needs account)",
                         "name": "qr",
                         "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "default",
+                            "steam"
+                        ],
+                        "type": "string",
+                        "default": "default",
+                        "description": "how codes are written: digits, or Steam Guard's 5 characters",
+                        "name": "encoder",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "totp",
+                            "hotp"
+                        ],
+                        "type": "string",
+                        "default": "totp",
+                        "description": "totp, or hotp for a hardware token's Key URI (with counter)",
+                        "name": "type",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "the HOTP Key URI's first counter (type=hotp only)",
+                        "name": "counter",
+                        "in": "query"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "also return the secret sealed under SEAL_KEYS, to store instead of it",
+                        "name": "seal",
+                        "in": "query"
+                    },
+                    {
+                        "maxLength": 1024,
+                        "type": "string",
+                        "description": "what the seal is bound to, e.g. the user's ID; send it with every use (seal=true only)",
+                        "name": "context",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -603,6 +652,12 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "seal=true without SEAL_KEYS",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -633,7 +688,7 @@ const docTemplate = `{
                 "summary": "Current code of a secret",
                 "parameters": [
                     {
-                        "description": "secret and TOTP options",
+                        "description": "secret and TOTP options, or sealed (and context), or uri",
                         "name": "request",
                         "in": "body",
                         "required": true,
@@ -662,7 +717,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid JSON, secret or option",
+                        "description": "invalid JSON, secret, sealed, uri or option",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -675,6 +730,12 @@ const docTemplate = `{
                     },
                     "413": {
                         "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "sealed sent to an instance without SEAL_KEYS",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1133,7 +1194,7 @@ const docTemplate = `{
                 "summary": "Verify a code",
                 "parameters": [
                     {
-                        "description": "secret, token, skew and TOTP options",
+                        "description": "token, skew, and secret and TOTP options, or sealed (and context), or uri",
                         "name": "request",
                         "in": "body",
                         "required": true,
@@ -1162,7 +1223,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid JSON, secret or option",
+                        "description": "invalid JSON, secret, sealed, uri or option",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1181,6 +1242,12 @@ const docTemplate = `{
                     },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "sealed sent to an instance without SEAL_KEYS",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }

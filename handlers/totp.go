@@ -36,7 +36,7 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 // generateSecret answers GET /generate/secret.
 //
 //	@Summary		Generate a new random secret
-//	@Description	Returns `length` random bytes from crypto/rand, written in `encoding`. With `account` (and optionally `issuer` and the TOTP options) it adds the `otpauth://` Key URI, whose secret is always unpadded base32; with `qr` also a PNG QR code of it as a data URI.
+//	@Description	Returns `length` random bytes from crypto/rand, written in `encoding`. With `account` (and optionally `issuer` and the TOTP options) it adds the `otpauth://` Key URI, whose secret is always unpadded base32; with `qr` also a PNG QR code of it as a data URI; with `seal=true` also `sealed` and `key_id`, to store instead of the secret. `warnings` name options some authenticator apps ignore.
 //	@Tags			secrets
 //	@Produce		json
 //	@Param			length		query		int		false	"random bytes"	minimum(16)	maximum(128)	default(20)
@@ -47,9 +47,15 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Param			digits		query		int		false	"code length for the Key URI"	minimum(6)	maximum(8)	default(6)
 //	@Param			period		query		int		false	"seconds per step for the Key URI"	minimum(1)	maximum(3600)	default(30)
 //	@Param			qr			query		int		false	"also return a QR PNG of this many pixels (needs account)"	minimum(64)	maximum(1024)
+//	@Param			encoder		query		string	false	"how codes are written: digits, or Steam Guard's 5 characters"	Enums(default, steam)	default(default)
+//	@Param			type		query		string	false	"totp, or hotp for a hardware token's Key URI (with counter)"	Enums(totp, hotp)	default(totp)
+//	@Param			counter		query		int		false	"the HOTP Key URI's first counter (type=hotp only)"	minimum(0)
+//	@Param			seal		query		bool	false	"also return the secret sealed under SEAL_KEYS, to store instead of it"	default(false)
+//	@Param			context		query		string	false	"what the seal is bound to, e.g. the user's ID; send it with every use (seal=true only)"	maxlength(1024)
 //	@Success		200			{object}	api.SecretResponse
 //	@Failure		400			{object}	api.Problem	"invalid parameter"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		501			{object}	api.Problem	"seal=true without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/secret [get]
@@ -167,12 +173,13 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 //	@Tags			tokens
 //	@Accept			json
 //	@Produce		json
-//	@Param			request		body		api.TokenRequest	true	"secret and TOTP options"
+//	@Param			request		body		api.TokenRequest	true	"secret and TOTP options, or sealed (and context), or uri"
 //	@Param			encoding	query		string			false	"encoding of secret when the body names none"	Enums(base32, hex, base64, ascii)
 //	@Success		200			{object}	api.TokenResponse
-//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret, sealed, uri or option"
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/token [post]
@@ -234,14 +241,15 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
 //	@Tags			tokens
 //	@Accept			json
 //	@Produce		json
-//	@Param			request		body		api.VerifyRequest	true	"secret, token, skew and TOTP options"
+//	@Param			request		body		api.VerifyRequest	true	"token, skew, and secret and TOTP options, or sealed (and context), or uri"
 //	@Param			encoding	query		string			false	"encoding of secret when the body names none"	Enums(base32, hex, base64, ascii)
 //	@Success		200			{object}	api.VerifyResponse
-//	@Failure		400			{object}	api.Problem	"invalid JSON, secret or option"
+//	@Failure		400			{object}	api.Problem	"invalid JSON, secret, sealed, uri or option"
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429			{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
 //	@Failure		503			{object}	api.Problem	"guard store unreachable"
+//	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/verify/token [post]
@@ -299,6 +307,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 //	@Failure		400			{object}	api.Problem		"invalid JSON, secret or option"
 //	@Failure		413			{object}	api.Problem		"body over 64 KiB"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
+//	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/qr [post]
