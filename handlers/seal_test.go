@@ -420,3 +420,23 @@ func FuzzSealedAndURI(f *testing.F) {
 		}
 	})
 }
+
+// TestGenerateSecretWarnings: options some apps ignore are warned of where
+// they are carried (the URI or the seal), and only there.
+func TestGenerateSecretWarnings(t *testing.T) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0))
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"account=a", nil},
+		{"account=a&algorithm=SHA256&period=60", []string{"nonstandard_algorithm", "nonstandard_period"}},
+		{"seal=true&digits=8", []string{"nonstandard_digits"}},
+		{"seal=true&encoder=steam", []string{"nonstandard_digits"}},
+		{"digits=8", nil}, // carried nowhere
+	} {
+		w := a.do(t, http.MethodGet, "/generate/secret?"+tc.query, "")
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		assert.Equal(t, tc.want, decode[api.SecretResponse](t, w).Warnings, tc.query)
+	}
+}
