@@ -322,7 +322,8 @@ func TestParseGuardConfig(t *testing.T) {
 		{"api keys", map[string]string{"API_KEYS": "a-key, b-key,"}, "", true, []string{"a-key", "b-key"}},
 		{"api keys file", map[string]string{"API_KEYS_FILE": keysFile, "API_KEYS": "a-key"}, "", true, []string{"a-key", "file-key-1", "file-key-2"}},
 		{"missing api keys file", map[string]string{"API_KEYS_FILE": keysFile + ".nope"}, "API keys file", false, nil},
-		{"challenge keys", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "", true, nil},
+		{"challenge keys", map[string]string{"CHALLENGE_KEYS": "new:" + base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))}, "", true, nil},
+		{"the same bare challenge key twice", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "listed twice", false, nil},
 		{"short challenge key", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "CHALLENGE_KEYS entry 1", false, nil},
 		{"challenge key not base64", map[string]string{"CHALLENGE_KEYS": "not base64!"}, "CHALLENGE_KEYS entry 1", false, nil},
 	}
