@@ -2,6 +2,8 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# The server builds against ./client through a replace directive.
+COPY client/go.mod client/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

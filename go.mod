@@ -3,6 +3,7 @@ module github.com/acme/totp
 go 1.26.8
 
 require (
+	github.com/acme/totp/client v0.0.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
@@ -78,3 +79,7 @@ require (
 )
 
 tool github.com/swaggo/swag/cmd/swag
+
+// The client module lives in ./client; the server builds against that
+// directory, so the wire types the two share cannot drift.
+replace github.com/acme/totp/client => ./client

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 )
 
 // Client calls one instance or load balancer of the service. It is safe

@@ -18,7 +18,7 @@ import (
 	potp "github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/apitest"
 )

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/recovery"
 )

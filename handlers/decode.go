@@ -17,7 +17,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 )
 
 // MaxBodyBytes bounds every request body.

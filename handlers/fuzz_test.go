@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 )
 
 // checkAnswer fails unless w is a 200 or a well-formed 400, 413 or 429

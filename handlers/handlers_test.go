@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 	_ "github.com/acme/totp/docs" // registers the document gin-swagger serves, as main does
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/apitest"

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 )
 
 // requestIDs makes request IDs: a random per-process prefix and a counter,

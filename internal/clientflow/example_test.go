@@ -1,4 +1,4 @@
-package client_test
+package clientflow_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/totp/api"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/client"
 )
 
