@@ -39,6 +39,7 @@ const docTemplate = `{
                     "original routes"
                 ],
                 "summary": "Generate a new random secret (original route)",
+                "operationId": "legacyGenerateSecret",
                 "deprecated": true,
                 "parameters": [
                     {
@@ -106,6 +107,7 @@ const docTemplate = `{
                     "original routes"
                 ],
                 "summary": "Current code of a secret (original route)",
+                "operationId": "legacyGenerateToken",
                 "deprecated": true,
                 "parameters": [
                     {
@@ -155,6 +157,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -180,6 +188,7 @@ const docTemplate = `{
                     "original routes"
                 ],
                 "summary": "Verify a code (original route)",
+                "operationId": "legacyVerifyToken",
                 "deprecated": true,
                 "parameters": [
                     {
@@ -230,10 +239,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the secret (or set) takes attempts again"
+                            }
                         }
                     },
                     "503": {
@@ -266,6 +287,7 @@ const docTemplate = `{
                     "challenges"
                 ],
                 "summary": "Issue an email or SMS code",
+                "operationId": "issueChallenge",
                 "parameters": [
                     {
                         "description": "subject, purpose, digits and ttl",
@@ -301,6 +323,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -326,6 +354,7 @@ const docTemplate = `{
                     "challenges"
                 ],
                 "summary": "Verify an email or SMS code",
+                "operationId": "verifyChallenge",
                 "parameters": [
                     {
                         "description": "challenge, code, subject and purpose",
@@ -362,6 +391,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "503": {
                         "description": "guard store unreachable, or the guard is off",
                         "schema": {
@@ -393,6 +428,7 @@ const docTemplate = `{
                     "secrets"
                 ],
                 "summary": "QR code of a secret the caller holds",
+                "operationId": "generateQR",
                 "parameters": [
                     {
                         "description": "secret, account, issuer, size and TOTP options",
@@ -441,6 +477,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "501": {
                         "description": "sealed sent to an instance without SEAL_KEYS",
                         "schema": {
@@ -471,6 +513,7 @@ const docTemplate = `{
                     "recovery codes"
                 ],
                 "summary": "Generate recovery codes",
+                "operationId": "generateRecoveryCodes",
                 "parameters": [
                     {
                         "description": "count",
@@ -499,6 +542,18 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -521,6 +576,7 @@ const docTemplate = `{
                     "secrets"
                 ],
                 "summary": "Generate a new random secret",
+                "operationId": "generateSecret",
                 "parameters": [
                     {
                         "maximum": 128,
@@ -686,6 +742,7 @@ const docTemplate = `{
                     "tokens"
                 ],
                 "summary": "Current code of a secret",
+                "operationId": "generateToken",
                 "parameters": [
                     {
                         "description": "secret and TOTP options, or sealed (and context), or uri",
@@ -734,6 +791,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "501": {
                         "description": "sealed sent to an instance without SEAL_KEYS",
                         "schema": {
@@ -752,6 +815,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Liveness check",
+                "operationId": "getHealth",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -783,6 +847,7 @@ const docTemplate = `{
                     "hotp"
                 ],
                 "summary": "Resynchronise an HOTP token",
+                "operationId": "hotpResync",
                 "parameters": [
                     {
                         "description": "secret, two consecutive codes, counter, look_ahead and options",
@@ -813,10 +878,28 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the secret (or set) takes attempts again"
+                            }
                         }
                     },
                     "503": {
@@ -849,6 +932,7 @@ const docTemplate = `{
                     "hotp"
                 ],
                 "summary": "Code of an HOTP counter",
+                "operationId": "hotpToken",
                 "parameters": [
                     {
                         "description": "secret, counter and options",
@@ -878,6 +962,18 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -903,6 +999,7 @@ const docTemplate = `{
                     "hotp"
                 ],
                 "summary": "Verify an HOTP code",
+                "operationId": "hotpVerify",
                 "parameters": [
                     {
                         "description": "secret, token, counter, look_ahead and options",
@@ -933,10 +1030,28 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the secret (or set) takes attempts again"
+                            }
                         }
                     },
                     "503": {
@@ -957,6 +1072,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Readiness check",
+                "operationId": "getReadiness",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -994,6 +1110,7 @@ const docTemplate = `{
                     "sealed secrets"
                 ],
                 "summary": "Seal again under the current key",
+                "operationId": "resealSecret",
                 "parameters": [
                     {
                         "description": "sealed and its context",
@@ -1030,6 +1147,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "501": {
                         "description": "SEAL_KEYS not configured",
                         "schema": {
@@ -1060,6 +1183,7 @@ const docTemplate = `{
                     "sealed secrets"
                 ],
                 "summary": "Seal a secret held in the clear",
+                "operationId": "sealSecret",
                 "parameters": [
                     {
                         "description": "secret and its options, or uri; and context",
@@ -1096,6 +1220,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "501": {
                         "description": "SEAL_KEYS not configured",
                         "schema": {
@@ -1126,6 +1256,7 @@ const docTemplate = `{
                     "recovery codes"
                 ],
                 "summary": "Verify a recovery code",
+                "operationId": "verifyRecoveryCode",
                 "parameters": [
                     {
                         "description": "code and hashes",
@@ -1156,10 +1287,28 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "429": {
                         "description": "too many failed attempts for this set; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the secret (or set) takes attempts again"
+                            }
                         }
                     },
                     "503": {
@@ -1192,6 +1341,7 @@ const docTemplate = `{
                     "tokens"
                 ],
                 "summary": "Verify a code",
+                "operationId": "verifyToken",
                 "parameters": [
                     {
                         "description": "token, skew, and secret and TOTP options, or sealed (and context), or uri",
@@ -1240,10 +1390,22 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "429": {
                         "description": "too many failed attempts for this secret; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the secret (or set) takes attempts again"
+                            }
                         }
                     },
                     "501": {
@@ -1265,6 +1427,9 @@ const docTemplate = `{
     "definitions": {
         "api.ChallengeRequest": {
             "type": "object",
+            "required": [
+                "subject"
+            ],
             "properties": {
                 "digits": {
                     "type": "integer",
@@ -1293,6 +1458,12 @@ const docTemplate = `{
         },
         "api.ChallengeResponse": {
             "type": "object",
+            "required": [
+                "challenge",
+                "code",
+                "expires_at",
+                "expires_in"
+            ],
             "properties": {
                 "challenge": {
                     "description": "Challenge is opaque: hand it to the client, which sends it back with\nthe code the user typed.",
@@ -1316,6 +1487,11 @@ const docTemplate = `{
         },
         "api.ChallengeVerifyRequest": {
             "type": "object",
+            "required": [
+                "challenge",
+                "code",
+                "subject"
+            ],
             "properties": {
                 "challenge": {
                     "type": "string",
@@ -1338,6 +1514,9 @@ const docTemplate = `{
         },
         "api.ChallengeVerifyResponse": {
             "type": "object",
+            "required": [
+                "valid"
+            ],
             "properties": {
                 "purpose": {
                     "type": "string",
@@ -1369,6 +1548,12 @@ const docTemplate = `{
         },
         "api.HOTPResyncRequest": {
             "type": "object",
+            "required": [
+                "counter",
+                "secret",
+                "token",
+                "token2"
+            ],
             "properties": {
                 "algorithm": {
                     "type": "string",
@@ -1430,6 +1615,10 @@ const docTemplate = `{
         },
         "api.HOTPTokenRequest": {
             "type": "object",
+            "required": [
+                "counter",
+                "secret"
+            ],
             "properties": {
                 "algorithm": {
                     "type": "string",
@@ -1476,6 +1665,10 @@ const docTemplate = `{
         },
         "api.HOTPTokenResponse": {
             "type": "object",
+            "required": [
+                "counter",
+                "token"
+            ],
             "properties": {
                 "counter": {
                     "type": "integer",
@@ -1489,6 +1682,11 @@ const docTemplate = `{
         },
         "api.HOTPVerifyRequest": {
             "type": "object",
+            "required": [
+                "counter",
+                "secret",
+                "token"
+            ],
             "properties": {
                 "algorithm": {
                     "type": "string",
@@ -1547,6 +1745,9 @@ const docTemplate = `{
         },
         "api.HOTPVerifyResponse": {
             "type": "object",
+            "required": [
+                "valid"
+            ],
             "properties": {
                 "counter": {
                     "description": "Counter is the matched counter (for a resync, the second code's).",
@@ -1575,6 +1776,10 @@ const docTemplate = `{
         },
         "api.HealthResponse": {
             "type": "object",
+            "required": [
+                "status",
+                "version"
+            ],
             "properties": {
                 "status": {
                     "type": "string",
@@ -1588,6 +1793,13 @@ const docTemplate = `{
         },
         "api.Problem": {
             "type": "object",
+            "required": [
+                "code",
+                "detail",
+                "status",
+                "title",
+                "type"
+            ],
             "properties": {
                 "code": {
                     "type": "string",
@@ -1703,6 +1915,9 @@ const docTemplate = `{
         },
         "api.ReadyResponse": {
             "type": "object",
+            "required": [
+                "status"
+            ],
             "properties": {
                 "status": {
                     "type": "string",
@@ -1723,6 +1938,10 @@ const docTemplate = `{
         },
         "api.RecoveryCodesResponse": {
             "type": "object",
+            "required": [
+                "codes",
+                "hashes"
+            ],
             "properties": {
                 "codes": {
                     "type": "array",
@@ -1746,6 +1965,10 @@ const docTemplate = `{
         },
         "api.RecoveryVerifyRequest": {
             "type": "object",
+            "required": [
+                "code",
+                "hashes"
+            ],
             "properties": {
                 "code": {
                     "description": "Code as typed: case, spaces and hyphens do not matter.",
@@ -1765,6 +1988,9 @@ const docTemplate = `{
         },
         "api.RecoveryVerifyResponse": {
             "type": "object",
+            "required": [
+                "valid"
+            ],
             "properties": {
                 "index": {
                     "type": "integer",
@@ -1787,6 +2013,9 @@ const docTemplate = `{
         },
         "api.ResealRequest": {
             "type": "object",
+            "required": [
+                "sealed"
+            ],
             "properties": {
                 "context": {
                     "type": "string",
@@ -1801,6 +2030,11 @@ const docTemplate = `{
         },
         "api.ResealResponse": {
             "type": "object",
+            "required": [
+                "key_id",
+                "rotated",
+                "sealed"
+            ],
             "properties": {
                 "key_id": {
                     "type": "string",
@@ -1882,6 +2116,10 @@ const docTemplate = `{
         },
         "api.SealResponse": {
             "type": "object",
+            "required": [
+                "key_id",
+                "sealed"
+            ],
             "properties": {
                 "key_id": {
                     "type": "string",
@@ -1910,6 +2148,11 @@ const docTemplate = `{
         },
         "api.SecretResponse": {
             "type": "object",
+            "required": [
+                "encoding",
+                "length",
+                "secret"
+            ],
             "properties": {
                 "encoding": {
                     "type": "string",
@@ -2033,6 +2276,12 @@ const docTemplate = `{
         },
         "api.TokenResponse": {
             "type": "object",
+            "required": [
+                "period",
+                "remaining",
+                "step",
+                "token"
+            ],
             "properties": {
                 "period": {
                     "type": "integer",
@@ -2056,6 +2305,9 @@ const docTemplate = `{
         },
         "api.VerifyRequest": {
             "type": "object",
+            "required": [
+                "token"
+            ],
             "properties": {
                 "after_step": {
                     "description": "AfterStep refuses any match at or before this step (reason stale):\nstore the step of each accepted code and send it here, and a code\ncan never be used twice, even with the guard off.",
@@ -2156,6 +2408,10 @@ const docTemplate = `{
         },
         "api.VerifyResponse": {
             "type": "object",
+            "required": [
+                "remaining",
+                "valid"
+            ],
             "properties": {
                 "drift": {
                     "description": "Drift is the matched step minus the current one, when valid.",

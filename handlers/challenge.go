@@ -14,6 +14,7 @@ import (
 // issueChallenge answers POST /challenge.
 //
 //	@Summary		Issue an email or SMS code
+//	@ID				issueChallenge
 //	@Description	Returns a random `code` to deliver to `subject` by your own mailer or SMS gateway, and an opaque `challenge` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. Nothing is stored.
 //	@Tags			challenges
 //	@Accept			json
@@ -25,6 +26,7 @@ import (
 //	@Failure		413		{object}	api.Problem	"body over 64 KiB"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/challenge [post]
 func (s *Server) issueChallenge(c *gin.Context) error {
 	var req api.ChallengeRequest
@@ -61,6 +63,7 @@ func (s *Server) issueChallenge(c *gin.Context) error {
 // verifyChallenge answers POST /challenge/verify.
 //
 //	@Summary		Verify an email or SMS code
+//	@ID				verifyChallenge
 //	@Description	Checks the code a user typed against its challenge, for the same subject and purpose. A challenge verifies once; after too many wrong codes it is dead. Every wrong answer is a 200 with `valid: false` and a `reason`.
 //	@Tags			challenges
 //	@Accept			json
@@ -73,6 +76,7 @@ func (s *Server) issueChallenge(c *gin.Context) error {
 //	@Failure		503		{object}	api.Problem	"guard store unreachable, or the guard is off"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/challenge/verify [post]
 func (s *Server) verifyChallenge(c *gin.Context) error {
 	var req api.ChallengeVerifyRequest
@@ -108,6 +112,7 @@ func (s *Server) verifyChallenge(c *gin.Context) error {
 // generateRecoveryCodes answers POST /generate/recovery-codes.
 //
 //	@Summary		Generate recovery codes
+//	@ID				generateRecoveryCodes
 //	@Description	Returns `count` single-use codes (80 random bits each, Crockford base32, grouped for typing) to show the user once, and their SHA-256 `hashes` to store instead.
 //	@Tags			recovery codes
 //	@Accept			json
@@ -118,6 +123,8 @@ func (s *Server) verifyChallenge(c *gin.Context) error {
 //	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/generate/recovery-codes [post]
 func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 	var req api.RecoveryCodesRequest
@@ -141,6 +148,7 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 // verifyRecoveryCode answers POST /verify/recovery-code.
 //
 //	@Summary		Verify a recovery code
+//	@ID				verifyRecoveryCode
 //	@Description	Checks a typed code against the stored hashes (at most 20), in constant time. When valid, delete the hash at `index`. Failures are throttled per hash set, like TOTP failures.
 //	@Tags			recovery codes
 //	@Accept			json
@@ -150,9 +158,12 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 //	@Failure		400		{object}	api.Problem	"invalid JSON, or a malformed hash (field names its index)"
 //	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429		{object}	api.Problem	"too many failed attempts for this set; see Retry-After"
+//	@Header			429			{integer}	Retry-After	"seconds before the secret (or set) takes attempts again"
 //	@Failure		503		{object}	api.Problem	"guard store unreachable"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/verify/recovery-code [post]
 func (s *Server) verifyRecoveryCode(c *gin.Context) error {
 	var req api.RecoveryVerifyRequest

@@ -34,6 +34,7 @@ func newHOTPKey(o api.HOTPOptions, secret string, counter *uint64) ([]byte, otp.
 // hotpToken answers POST /hotp/token.
 //
 //	@Summary		Code of an HOTP counter
+//	@ID				hotpToken
 //	@Description	Returns the RFC 4226 code of `counter`: what a hardware token shows at its next press when `counter` is its count.
 //	@Tags			hotp
 //	@Accept			json
@@ -44,6 +45,8 @@ func newHOTPKey(o api.HOTPOptions, secret string, counter *uint64) ([]byte, otp.
 //	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/token [post]
 func (s *Server) hotpToken(c *gin.Context) error {
 	var req api.HOTPTokenRequest
@@ -64,6 +67,7 @@ func (s *Server) hotpToken(c *gin.Context) error {
 // hotpVerify answers POST /hotp/verify.
 //
 //	@Summary		Verify an HOTP code
+//	@ID				hotpVerify
 //	@Description	Checks `token` against the counters from `counter` to `counter`+`look_ahead` (default 10) and answers the lowest that matches, and `next_counter` to store. With the guard on, a counter at or below one already accepted for the secret is `replayed`, and failures count towards the secret's lock, as for TOTP.
 //	@Tags			hotp
 //	@Accept			json
@@ -73,9 +77,12 @@ func (s *Server) hotpToken(c *gin.Context) error {
 //	@Failure		400		{object}	api.Problem	"invalid JSON, secret or option"
 //	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429		{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Header			429			{integer}	Retry-After	"seconds before the secret (or set) takes attempts again"
 //	@Failure		503		{object}	api.Problem	"guard store unreachable or full"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/verify [post]
 func (s *Server) hotpVerify(c *gin.Context) error {
 	var req api.HOTPVerifyRequest
@@ -92,6 +99,7 @@ func (s *Server) hotpVerify(c *gin.Context) error {
 // hotpResync answers POST /hotp/resync.
 //
 //	@Summary		Resynchronise an HOTP token
+//	@ID				hotpResync
 //	@Description	Finds the lowest counter from `counter` to `counter`+`look_ahead` (default 100, at most 1000) whose code is `token` and whose next code is `token2`, as privacyIDEA and LinOTP resynchronise a token pressed many times unseen; answers the second code's counter and `next_counter` to store.
 //	@Tags			hotp
 //	@Accept			json
@@ -101,9 +109,12 @@ func (s *Server) hotpVerify(c *gin.Context) error {
 //	@Failure		400		{object}	api.Problem	"invalid JSON, secret or option"
 //	@Failure		401		{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429		{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Header			429			{integer}	Retry-After	"seconds before the secret (or set) takes attempts again"
 //	@Failure		503		{object}	api.Problem	"guard store unreachable or full"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		413			{object}	api.Problem	"body over 64 KiB"
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/resync [post]
 func (s *Server) hotpResync(c *gin.Context) error {
 	var req api.HOTPResyncRequest

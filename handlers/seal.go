@@ -140,6 +140,7 @@ func (s *Server) open(text, context string) ([]byte, otp.Params, string, error) 
 // sealSecret answers POST /seal.
 //
 //	@Summary		Seal a secret held in the clear
+//	@ID				sealSecret
 //	@Description	Seals a secret (with its options) or an otpauth://totp Key URI, bound to `context`, for migrating secrets already stored in the clear: store `sealed` and `key_id` instead, and send `sealed` (with the same `context`) to /generate/token, /verify/token and /generate/qr. `warnings` name options some authenticator apps ignore.
 //	@Tags			sealed secrets
 //	@Accept			json
@@ -152,6 +153,7 @@ func (s *Server) open(text, context string) ([]byte, otp.Params, string, error) 
 //	@Failure		501		{object}	api.Problem	"SEAL_KEYS not configured"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/seal [post]
 func (s *Server) sealSecret(c *gin.Context) error {
 	var req api.SealRequest
@@ -175,6 +177,7 @@ func (s *Server) sealSecret(c *gin.Context) error {
 // resealSecret answers POST /reseal.
 //
 //	@Summary		Seal again under the current key
+//	@ID				resealSecret
 //	@Description	Opens a sealed secret with any configured key and seals it under the first, for rotating SEAL_KEYS: `rotated` is false, and `sealed` comes back unchanged, when it already was under the first key.
 //	@Tags			sealed secrets
 //	@Accept			json
@@ -187,6 +190,7 @@ func (s *Server) sealSecret(c *gin.Context) error {
 //	@Failure		501		{object}	api.Problem	"SEAL_KEYS not configured"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/reseal [post]
 func (s *Server) resealSecret(c *gin.Context) error {
 	var req api.ResealRequest

@@ -208,6 +208,7 @@ func (s *Server) routes(apiKeys []string) *gin.Engine {
 // health answers GET /healthz.
 //
 //	@Summary	Liveness check
+//	@ID				getHealth
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	api.HealthResponse
@@ -220,6 +221,7 @@ func (s *Server) health(c *gin.Context) error {
 // load balancer sends no logins to an instance that would answer 503.
 //
 //	@Summary	Readiness check
+//	@ID				getReadiness
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	api.ReadyResponse

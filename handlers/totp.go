@@ -36,6 +36,7 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 // generateSecret answers GET /generate/secret.
 //
 //	@Summary		Generate a new random secret
+//	@ID				generateSecret
 //	@Description	Returns `length` random bytes from crypto/rand, written in `encoding`. With `account` (and optionally `issuer` and the TOTP options) it adds the `otpauth://` Key URI, whose secret is always unpadded base32; with `qr` also a PNG QR code of it as a data URI; with `seal=true` also `sealed` and `key_id`, to store instead of the secret. `warnings` name options some authenticator apps ignore.
 //	@Tags			secrets
 //	@Produce		json
@@ -169,6 +170,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 // generateToken answers POST /generate/token.
 //
 //	@Summary		Current code of a secret
+//	@ID				generateToken
 //	@Description	Returns the code in force now, the seconds before it changes and its RFC 6238 step.
 //	@Tags			tokens
 //	@Accept			json
@@ -182,6 +184,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 //	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/generate/token [post]
 func (s *Server) generateToken(c *gin.Context) error {
 	return s.writeToken(c, "")
@@ -237,6 +240,7 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
 // verifyToken answers POST /verify/token.
 //
 //	@Summary		Verify a code
+//	@ID				verifyToken
 //	@Description	Checks `token` against the steps from `skew` before now to `skew` after. A wrong code, including one of the wrong length or with non-digits, is a 200 with `valid: false` and a `reason`, so callers treat every wrong code alike. `token` may be a JSON number, which is left-padded with zeros to `digits`.
 //	@Tags			tokens
 //	@Accept			json
@@ -248,10 +252,12 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429			{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Header			429			{integer}	Retry-After	"seconds before the secret (or set) takes attempts again"
 //	@Failure		503			{object}	api.Problem	"guard store unreachable"
 //	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/verify/token [post]
 func (s *Server) verifyToken(c *gin.Context) error {
 	return s.writeVerify(c, "")
@@ -296,6 +302,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 // generateQR answers POST /generate/qr.
 //
 //	@Summary		QR code of a secret the caller holds
+//	@ID				generateQR
 //	@Description	Returns a PNG QR code of the secret's `otpauth://` Key URI, for enrolling it in an authenticator app.
 //	@Tags			secrets
 //	@Accept			json
@@ -310,6 +317,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 //	@Failure		501			{object}	api.Problem	"sealed sent to an instance without SEAL_KEYS"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/generate/qr [post]
 func (s *Server) generateQR(c *gin.Context) error {
 	var req api.QRRequest
@@ -344,6 +352,7 @@ func (s *Server) generateQR(c *gin.Context) error {
 // GET /auth/generate/secret/{encoding}/{length}.
 //
 //	@Summary		Generate a new random secret (original route)
+//	@ID				legacyGenerateSecret
 //	@Description	Same answer as GET /generate/secret?encoding={encoding}&length={length}.
 //	@Tags			original routes
 //	@Produce		json
@@ -371,6 +380,7 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) error {
 // POST /auth/generate/token/{encoding}.
 //
 //	@Summary		Current code of a secret (original route)
+//	@ID				legacyGenerateToken
 //	@Description	Same answer as POST /generate/token; {encoding} applies when the body names none.
 //	@Tags			original routes
 //	@Accept			json
@@ -384,6 +394,7 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) error {
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/auth/generate/token/{encoding} [post]
 func (s *Server) legacyGenerateToken(c *gin.Context) error {
 	return s.writeToken(c, c.Param("encoding"))
@@ -393,6 +404,7 @@ func (s *Server) legacyGenerateToken(c *gin.Context) error {
 // POST /auth/verify/token/{encoding}.
 //
 //	@Summary		Verify a code (original route)
+//	@ID				legacyVerifyToken
 //	@Description	Same answer as POST /verify/token; {encoding} applies when the body names none.
 //	@Tags			original routes
 //	@Accept			json
@@ -405,9 +417,11 @@ func (s *Server) legacyGenerateToken(c *gin.Context) error {
 //	@Deprecated
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		429			{object}	api.Problem	"too many failed attempts for this secret; see Retry-After"
+//	@Header			429			{integer}	Retry-After	"seconds before the secret (or set) takes attempts again"
 //	@Failure		503			{object}	api.Problem	"guard store unreachable"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
+//	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/auth/verify/token/{encoding} [post]
 func (s *Server) legacyVerifyToken(c *gin.Context) error {
 	return s.writeVerify(c, c.Param("encoding"))

@@ -17,11 +17,11 @@ import (
 // and 5xx. Code is stable and meant for programs; Detail is for people and
 // never echoes a secret or a token.
 type Problem struct {
-	Type   string `json:"type" example:"urn:totp:problem:invalid_parameter"`
-	Title  string `json:"title" example:"Bad Request"`
-	Status int    `json:"status" example:"400"`
-	Detail string `json:"detail" example:"digits must be 6, 7 or 8"`
-	Code   string `json:"code" example:"invalid_parameter"`
+	Type   string `json:"type" example:"urn:totp:problem:invalid_parameter" validate:"required"`
+	Title  string `json:"title" example:"Bad Request" validate:"required"`
+	Status int    `json:"status" example:"400" validate:"required"`
+	Detail string `json:"detail" example:"digits must be 6, 7 or 8" validate:"required"`
+	Code   string `json:"code" example:"invalid_parameter" validate:"required"`
 	Field  string `json:"field,omitempty" example:"digits"`
 }
 
@@ -92,25 +92,25 @@ type HOTPOptions struct {
 
 // HOTPTokenRequest asks for the RFC 4226 code of a counter.
 type HOTPTokenRequest struct {
-	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP"`
-	Counter *uint64 `json:"counter" example:"42"`
+	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Counter *uint64 `json:"counter" example:"42" validate:"required"`
 	HOTPOptions
 }
 
 // HOTPTokenResponse is the code of a counter.
 type HOTPTokenResponse struct {
-	Token   string `json:"token" example:"287082"`
-	Counter uint64 `json:"counter" example:"42"`
+	Token   string `json:"token" example:"287082" validate:"required"`
+	Counter uint64 `json:"counter" example:"42" validate:"required"`
 }
 
 // HOTPVerifyRequest asks whether a code is one of the counters from
 // counter to counter+look_ahead.
 type HOTPVerifyRequest struct {
-	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP"`
-	Token  Token  `json:"token" swaggertype:"string" example:"287082"`
+	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Token  Token  `json:"token" swaggertype:"string" example:"287082" validate:"required"`
 	// Counter is the next counter the caller expects: the next_counter it
 	// stored from the last accepted code (0 for a new token).
-	Counter *uint64 `json:"counter" example:"42"`
+	Counter *uint64 `json:"counter" example:"42" validate:"required"`
 	// LookAhead is how many counters past counter are tried too.
 	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"100" example:"10"`
 	HOTPOptions
@@ -118,10 +118,10 @@ type HOTPVerifyRequest struct {
 
 // HOTPResyncRequest asks for the counter after two codes typed in a row.
 type HOTPResyncRequest struct {
-	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP"`
-	Token   Token   `json:"token" swaggertype:"string" example:"287082"`
-	Token2  Token   `json:"token2" swaggertype:"string" example:"359152"`
-	Counter *uint64 `json:"counter" example:"42"`
+	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Token   Token   `json:"token" swaggertype:"string" example:"287082" validate:"required"`
+	Token2  Token   `json:"token2" swaggertype:"string" example:"359152" validate:"required"`
+	Counter *uint64 `json:"counter" example:"42" validate:"required"`
 	// LookAhead is how many counters past counter the first code is
 	// looked for.
 	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"1000" example:"100"`
@@ -131,7 +131,7 @@ type HOTPResyncRequest struct {
 // HOTPVerifyResponse says whether a code (or, for a resync, the two codes
 // in a row) matched, at which counter, and the counter to store next.
 type HOTPVerifyResponse struct {
-	Valid  bool   `json:"valid" example:"true"`
+	Valid  bool   `json:"valid" example:"true" validate:"required"`
 	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:"mismatch"`
 	// Counter is the matched counter (for a resync, the second code's).
 	Counter *uint64 `json:"counter,omitempty" example:"45"`
@@ -221,7 +221,7 @@ type VerifyRequest struct {
 	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
 	// Token is the code: a string, or a number that is left-padded with
 	// zeros to digits. Spaces inside a string are ignored.
-	Token Token `json:"token" swaggertype:"string" example:"123456"`
+	Token Token `json:"token" swaggertype:"string" example:"123456" validate:"required"`
 	// Skew is how many steps before and after now are accepted.
 	Skew *int `json:"skew,omitempty" minimum:"0" maximum:"10" example:"1"`
 	// SkewPast and SkewFuture set the window's two sides apart (each 0
@@ -261,10 +261,10 @@ type QRRequest struct {
 // SecretResponse is a new secret, with its Key URI and QR code when an
 // account was given.
 type SecretResponse struct {
-	Secret   string `json:"secret" example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
-	Encoding string `json:"encoding" example:"base32"`
+	Secret   string `json:"secret" example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" validate:"required"`
+	Encoding string `json:"encoding" example:"base32" validate:"required"`
 	// Length is the number of random bytes.
-	Length int `json:"length" example:"20"`
+	Length int `json:"length" example:"20" validate:"required"`
 	// URI is the otpauth:// Key URI, secret in unpadded base32.
 	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&algorithm=SHA1&digits=6&period=30"`
 	// QR is a PNG of URI as a data URI.
@@ -291,46 +291,46 @@ type SealRequest struct {
 
 // SealResponse is a sealed secret.
 type SealResponse struct {
-	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..."`
-	KeyID  string `json:"key_id" example:"2026-11"`
+	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..." validate:"required"`
+	KeyID  string `json:"key_id" example:"2026-11" validate:"required"`
 	// Warnings name options some authenticator apps ignore.
 	Warnings []string `json:"warnings,omitempty" enums:"nonstandard_algorithm,nonstandard_digits,nonstandard_period" example:"nonstandard_digits"`
 }
 
 // ResealRequest asks for a sealed secret under the key that seals now.
 type ResealRequest struct {
-	Sealed  string `json:"sealed" example:"s1.2025-05.Q2x9..."`
+	Sealed  string `json:"sealed" example:"s1.2025-05.Q2x9..." validate:"required"`
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 }
 
 // ResealResponse is the secret sealed under the first key.
 type ResealResponse struct {
-	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..."`
-	KeyID  string `json:"key_id" example:"2026-11"`
+	Sealed string `json:"sealed" example:"s1.2026-11.Yx3f..." validate:"required"`
+	KeyID  string `json:"key_id" example:"2026-11" validate:"required"`
 	// Rotated is false when sealed already was under the first key; it
 	// then comes back unchanged.
-	Rotated bool `json:"rotated" example:"true"`
+	Rotated bool `json:"rotated" example:"true" validate:"required"`
 }
 
 // TokenResponse is the code in force now.
 type TokenResponse struct {
-	Token string `json:"token" example:"017724"`
+	Token string `json:"token" example:"017724" validate:"required"`
 	// Remaining is the whole seconds before the code changes, 1 to period.
-	Remaining int `json:"remaining" example:"29"`
-	Period    int `json:"period" example:"30"`
+	Remaining int `json:"remaining" example:"29" validate:"required"`
+	Period    int `json:"period" example:"30" validate:"required"`
 	// Step is the RFC 6238 counter, floor(unix time / period).
-	Step uint64 `json:"step" example:"56991234"`
+	Step uint64 `json:"step" example:"56991234" validate:"required"`
 }
 
 // VerifyResponse says whether a code is valid.
 type VerifyResponse struct {
-	Valid bool `json:"valid" example:"true"`
+	Valid bool `json:"valid" example:"true" validate:"required"`
 	// Reason says why a code is not valid: mismatch (wrong code), malformed
 	// (wrong length or a non-digit), replayed (this code or a later one was
 	// already accepted), stale (at or before after_step).
 	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed,stale" example:""`
 	// Remaining is the whole seconds left in the current step.
-	Remaining int `json:"remaining" example:"18"`
+	Remaining int `json:"remaining" example:"18" validate:"required"`
 	// Step is the matched counter, when valid.
 	Step *uint64 `json:"step,omitempty" example:"56991234"`
 	// Drift is the matched step minus the current one, when valid.
@@ -339,19 +339,19 @@ type VerifyResponse struct {
 
 // ReadyResponse is the readiness answer.
 type ReadyResponse struct {
-	Status string `json:"status" example:"ready"`
+	Status string `json:"status" example:"ready" validate:"required"`
 }
 
 // HealthResponse is the liveness answer.
 type HealthResponse struct {
-	Status  string `json:"status" example:"ok"`
-	Version string `json:"version" example:"v1.2.0"`
+	Status  string `json:"status" example:"ok" validate:"required"`
+	Version string `json:"version" example:"v1.2.0" validate:"required"`
 }
 
 // ChallengeRequest asks for a code to send by email or SMS.
 type ChallengeRequest struct {
 	// Subject is whom the code goes to: an email address, a phone number.
-	Subject string `json:"subject" example:"user@example.com"`
+	Subject string `json:"subject" example:"user@example.com" validate:"required"`
 	// Purpose binds the code to one use, e.g. login or signup.
 	Purpose string `json:"purpose,omitempty" example:"login"`
 	Digits  *int   `json:"digits,omitempty" minimum:"4" maximum:"10" example:"6"`
@@ -363,25 +363,25 @@ type ChallengeRequest struct {
 type ChallengeResponse struct {
 	// Challenge is opaque: hand it to the client, which sends it back with
 	// the code the user typed.
-	Challenge string `json:"challenge" example:"AXq3..."`
+	Challenge string `json:"challenge" example:"AXq3..." validate:"required"`
 	// Code is for the subject only: deliver it by your mailer or SMS gateway.
-	Code      string `json:"code" example:"482913"`
-	ExpiresIn int    `json:"expires_in" example:"600"`
-	ExpiresAt string `json:"expires_at" example:"2026-11-22T18:40:00Z"`
+	Code      string `json:"code" example:"482913" validate:"required"`
+	ExpiresIn int    `json:"expires_in" example:"600" validate:"required"`
+	ExpiresAt string `json:"expires_at" example:"2026-11-22T18:40:00Z" validate:"required"`
 }
 
 // ChallengeVerifyRequest checks the code a user typed.
 type ChallengeVerifyRequest struct {
-	Challenge string `json:"challenge" example:"AXq3..."`
+	Challenge string `json:"challenge" example:"AXq3..." validate:"required"`
 	// Code is a string, or a number left-padded with zeros.
-	Code    Token  `json:"code" swaggertype:"string" example:"482913"`
-	Subject string `json:"subject" example:"user@example.com"`
+	Code    Token  `json:"code" swaggertype:"string" example:"482913" validate:"required"`
+	Subject string `json:"subject" example:"user@example.com" validate:"required"`
 	Purpose string `json:"purpose,omitempty" example:"login"`
 }
 
 // ChallengeVerifyResponse says whether the code is right.
 type ChallengeVerifyResponse struct {
-	Valid bool `json:"valid" example:"true"`
+	Valid bool `json:"valid" example:"true" validate:"required"`
 	// Reason says why not: mismatch, expired, replayed, invalid_challenge,
 	// wrong_subject (subject or purpose differ), too_many_attempts (the
 	// challenge is dead).
@@ -398,21 +398,21 @@ type RecoveryCodesRequest struct {
 // RecoveryCodesResponse holds codes to show the user once, and the hashes
 // to store instead of them, in the same order.
 type RecoveryCodesResponse struct {
-	Codes  []string `json:"codes" example:"7KQ2-M4XD-9HRT-PBWC"`
-	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+	Codes  []string `json:"codes" example:"7KQ2-M4XD-9HRT-PBWC" validate:"required"`
+	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" validate:"required"`
 }
 
 // RecoveryVerifyRequest checks a typed recovery code against the stored hashes.
 type RecoveryVerifyRequest struct {
 	// Code as typed: case, spaces and hyphens do not matter.
-	Code   string   `json:"code" example:"7kq2 m4xd 9hrt pbwc"`
-	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+	Code   string   `json:"code" example:"7kq2 m4xd 9hrt pbwc" validate:"required"`
+	Hashes []string `json:"hashes" example:"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" validate:"required"`
 }
 
 // RecoveryVerifyResponse says whether the code is one of the hashes, and
 // which: delete that hash.
 type RecoveryVerifyResponse struct {
-	Valid  bool   `json:"valid" example:"true"`
+	Valid  bool   `json:"valid" example:"true" validate:"required"`
 	Index  *int   `json:"index,omitempty" example:"3"`
 	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:""`
 }
