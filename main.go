@@ -9,21 +9,11 @@
 //	@accept						json
 //	@produce					json
 //	@tag.name					secrets
-//	@tag.description			New secrets, Key URIs and QR codes
+//	@tag.description			Enrolment: a new secret with its Key URI and QR code, or the QR code of a secret you hold
 //	@tag.name					tokens
-//	@tag.description			Current codes and verification
+//	@tag.description			The current code of a secret, and verification of the code a user typed
 //	@tag.name					sealed secrets
 //	@tag.description			Secrets sealed under SEAL_KEYS, for callers to store instead of the secret; rotation
-//	@tag.name					operations
-//	@tag.description			Health
-//	@securityDefinitions.apikey	ApiKeyAuth
-//	@in							header
-//	@name						X-API-Key
-//	@description				Needed when the service is started with API keys (API_KEYS).
-//	@securityDefinitions.apikey	BearerAuth
-//	@in							header
-//	@name						Authorization
-//	@description				The same key as "Bearer KEY".
 //	@tag.name					hotp
 //	@tag.description			Counter-based codes (RFC 4226) for hardware tokens; the caller keeps the counter
 //	@tag.name					challenges
@@ -32,6 +22,16 @@
 //	@tag.description			Single-use recovery codes, checked against their hashes
 //	@tag.name					original routes
 //	@tag.description			The original service's route forms, kept for callers migrating without change
+//	@tag.name					operations
+//	@tag.description			Liveness and readiness
+//	@securityDefinitions.apikey	ApiKeyAuth
+//	@in							header
+//	@name						X-API-Key
+//	@description				Needed when the service is started with API keys (API_KEYS).
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				The same key as "Bearer KEY".
 package main
 
 import (
@@ -58,7 +58,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/acme/totp/challenge"
-	_ "github.com/acme/totp/docs" // the Swagger document gin-swagger serves
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/seal"

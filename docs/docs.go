@@ -488,6 +488,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "503": {
+                        "description": "as many QR codes are being drawn as the instance allows; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -714,6 +720,12 @@ const docTemplate = `{
                     },
                     "501": {
                         "description": "seal=true without SEAL_KEYS",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "as many QR codes are being drawn as the instance allows; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1534,7 +1546,7 @@ const docTemplate = `{
                         "wrong_subject",
                         "too_many_attempts"
                     ],
-                    "example": ""
+                    "example": "mismatch"
                 },
                 "subject": {
                     "type": "string",
@@ -1601,7 +1613,7 @@ const docTemplate = `{
                 },
                 "secret": {
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "token": {
                     "type": "string",
@@ -1659,7 +1671,7 @@ const docTemplate = `{
                 },
                 "secret": {
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 }
             }
         },
@@ -1735,7 +1747,7 @@ const docTemplate = `{
                 },
                 "secret": {
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "token": {
                     "type": "string",
@@ -1897,7 +1909,7 @@ const docTemplate = `{
                 "secret": {
                     "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "size": {
                     "description": "Size is the PNG's width and height in pixels.",
@@ -1909,7 +1921,7 @@ const docTemplate = `{
                 "uri": {
                     "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
                     "type": "string",
-                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
+                    "example": "otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\u0026issuer=Acme"
                 }
             }
         },
@@ -2003,7 +2015,7 @@ const docTemplate = `{
                         "malformed",
                         "replayed"
                     ],
-                    "example": ""
+                    "example": "mismatch"
                 },
                 "valid": {
                     "type": "boolean",
@@ -2106,11 +2118,11 @@ const docTemplate = `{
                 },
                 "secret": {
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "uri": {
                     "type": "string",
-                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
+                    "example": "otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\u0026issuer=Acme"
                 }
             }
         },
@@ -2180,12 +2192,12 @@ const docTemplate = `{
                 },
                 "secret": {
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+                    "example": "PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I"
                 },
                 "uri": {
                     "description": "URI is the otpauth:// Key URI, secret in unpadded base32.",
                     "type": "string",
-                    "example": "otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\u0026issuer=Acme\u0026algorithm=SHA1\u0026digits=6\u0026period=30"
+                    "example": "otpauth://totp/Acme:alice%40example.com?secret=PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I\u0026issuer=Acme\u0026algorithm=SHA1\u0026digits=6\u0026period=30"
                 },
                 "warnings": {
                     "description": "Warnings name options some authenticator apps ignore.",
@@ -2265,12 +2277,12 @@ const docTemplate = `{
                 "secret": {
                     "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "uri": {
                     "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
                     "type": "string",
-                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
+                    "example": "otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\u0026issuer=Acme"
                 }
             }
         },
@@ -2372,7 +2384,7 @@ const docTemplate = `{
                 "secret": {
                     "description": "Secret is the secret in the clear, written in encoding; the TOTP\noptions say how its codes are made. Send one of secret, sealed and uri.",
                     "type": "string",
-                    "example": "JBSWY3DPEHPK3PXP"
+                    "example": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
                 },
                 "skew": {
                     "description": "Skew is how many steps before and after now are accepted.",
@@ -2402,7 +2414,7 @@ const docTemplate = `{
                 "uri": {
                     "description": "URI is an otpauth://totp Key URI, whose secret, algorithm, digits and\nperiod apply (defaults SHA1, 6, 30): no option may come beside it.",
                     "type": "string",
-                    "example": "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP\u0026issuer=Acme"
+                    "example": "otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\u0026issuer=Acme"
                 }
             }
         },
@@ -2427,7 +2439,7 @@ const docTemplate = `{
                         "replayed",
                         "stale"
                     ],
-                    "example": ""
+                    "example": "mismatch"
                 },
                 "remaining": {
                     "description": "Remaining is the whole seconds left in the current step.",
@@ -2462,11 +2474,11 @@ const docTemplate = `{
     },
     "tags": [
         {
-            "description": "New secrets, Key URIs and QR codes",
+            "description": "Enrolment: a new secret with its Key URI and QR code, or the QR code of a secret you hold",
             "name": "secrets"
         },
         {
-            "description": "Current codes and verification",
+            "description": "The current code of a secret, and verification of the code a user typed",
             "name": "tokens"
         },
         {
@@ -2474,7 +2486,23 @@ const docTemplate = `{
             "name": "sealed secrets"
         },
         {
-            "description": "Health",
+            "description": "Counter-based codes (RFC 4226) for hardware tokens; the caller keeps the counter",
+            "name": "hotp"
+        },
+        {
+            "description": "Email and SMS codes, with no storage",
+            "name": "challenges"
+        },
+        {
+            "description": "Single-use recovery codes, checked against their hashes",
+            "name": "recovery codes"
+        },
+        {
+            "description": "The original service's route forms, kept for callers migrating without change",
+            "name": "original routes"
+        },
+        {
+            "description": "Liveness and readiness",
             "name": "operations"
         }
     ]

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/client/api"
-	_ "github.com/acme/totp/docs" // registers the document gin-swagger serves, as main does
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/otp"
@@ -581,7 +581,7 @@ func TestHealthAndSwagger(t *testing.T) {
 	}
 	w = a.do(t, http.MethodGet, "/swagger/swagger-initializer.js", "")
 	require.Equal(t, http.StatusOK, w.Code)
-	assert.Contains(t, w.Body.String(), `"doc.json"`, "Swagger UI must load this service's spec, not the petstore")
+	assert.Contains(t, w.Body.String(), `"/openapi.json"`, "Swagger UI must load this service's OpenAPI 3 document, not the petstore")
 
 	w = a.do(t, http.MethodGet, "/swagger/", "")
 	assert.Equal(t, http.StatusFound, w.Code)
@@ -606,6 +606,45 @@ func TestHealthAndSwagger(t *testing.T) {
 		assert.Contains(t, spec.Paths, path)
 	}
 	assert.True(t, spec.Paths["/auth/verify/token/{encoding}"]["post"].Deprecated)
+}
+
+// TestOpenAPIDocument: /openapi.json is the OpenAPI 3 document, with every
+// route the router serves (but the probes' and docs' own), each with an
+// operationId, and every error answer as problem+json.
+func TestOpenAPIDocument(t *testing.T) {
+	a := newAPI(t, time.Now())
+	w := a.do(t, http.MethodGet, "/openapi.json", "")
+	require.Equal(t, http.StatusOK, w.Code)
+	doc := decode[struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Responses   map[string]struct {
+				Content map[string]any `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}](t, w)
+	assert.True(t, strings.HasPrefix(doc.OpenAPI, "3."), doc.OpenAPI)
+	ids := map[string]bool{}
+	for _, r := range a.handler.(*gin.Engine).Routes() {
+		path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(r.Path, "{$1}")
+		if path == "/" || path == "/metrics" || path == "/openapi.json" || strings.HasPrefix(path, "/swagger/") {
+			continue
+		}
+		op, ok := doc.Paths[path][strings.ToLower(r.Method)]
+		if !assert.True(t, ok, "%s %s is not documented", r.Method, path) {
+			continue
+		}
+		assert.NotEmpty(t, op.OperationID, path)
+		assert.False(t, ids[op.OperationID], "operationId %s twice", op.OperationID)
+		ids[op.OperationID] = true
+		for code, resp := range op.Responses {
+			if code >= "400" {
+				assert.Contains(t, resp.Content, "application/problem+json", "%s %s %s", r.Method, path, code)
+				assert.NotContains(t, resp.Content, "application/json", "%s %s %s", r.Method, path, code)
+			}
+		}
+	}
 }
 
 // TestSecretsNeverLogged sends secrets and codes through every route and

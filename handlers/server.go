@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/docs"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
@@ -171,7 +172,10 @@ func (s *Server) routes(apiKeys []string) *gin.Engine {
 	r.GET("/healthz", s.handle(s.health))
 	r.GET("/readyz", s.handle(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
-	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler)
+	// Swagger UI shows the OpenAPI 3 document; the Swagger 2.0 one stays at
+	// /swagger/doc.json for the tools that read only 2.0.
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", docs.OpenAPI) })
+	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(true))
 	r.GET("/swagger/*any", func(c *gin.Context) {
 		if c.Param("any") == "/" {
 			c.Redirect(http.StatusFound, "/swagger/index.html")

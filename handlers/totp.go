@@ -57,6 +57,7 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Failure		400			{object}	api.Problem	"invalid parameter"
 //	@Failure		401			{object}	api.Problem	"API key missing or wrong (when keys are configured)"
 //	@Failure		501			{object}	api.Problem	"seal=true without SEAL_KEYS"
+//	@Failure		503			{object}	api.Problem	"as many QR codes are being drawn as the instance allows; see Retry-After"
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/secret [get]
@@ -318,6 +319,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
+//	@Failure		503			{object}	api.Problem	"as many QR codes are being drawn as the instance allows; see Retry-After"
 //	@Router			/generate/qr [post]
 func (s *Server) generateQR(c *gin.Context) error {
 	var req api.QRRequest

@@ -92,7 +92,7 @@ type HOTPOptions struct {
 
 // HOTPTokenRequest asks for the RFC 4226 code of a counter.
 type HOTPTokenRequest struct {
-	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Secret  string  `json:"secret" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" validate:"required"`
 	Counter *uint64 `json:"counter" example:"42" validate:"required"`
 	HOTPOptions
 }
@@ -106,7 +106,7 @@ type HOTPTokenResponse struct {
 // HOTPVerifyRequest asks whether a code is one of the counters from
 // counter to counter+look_ahead.
 type HOTPVerifyRequest struct {
-	Secret string `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Secret string `json:"secret" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" validate:"required"`
 	Token  Token  `json:"token" swaggertype:"string" example:"287082" validate:"required"`
 	// Counter is the next counter the caller expects: the next_counter it
 	// stored from the last accepted code (0 for a new token).
@@ -118,7 +118,7 @@ type HOTPVerifyRequest struct {
 
 // HOTPResyncRequest asks for the counter after two codes typed in a row.
 type HOTPResyncRequest struct {
-	Secret  string  `json:"secret" example:"JBSWY3DPEHPK3PXP" validate:"required"`
+	Secret  string  `json:"secret" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" validate:"required"`
 	Token   Token   `json:"token" swaggertype:"string" example:"287082" validate:"required"`
 	Token2  Token   `json:"token2" swaggertype:"string" example:"359152" validate:"required"`
 	Counter *uint64 `json:"counter" example:"42" validate:"required"`
@@ -190,7 +190,7 @@ func (q SecretQuery) Values() url.Values {
 type TokenRequest struct {
 	// Secret is the secret in the clear, written in encoding; the TOTP
 	// options say how its codes are made. Send one of secret, sealed and uri.
-	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
 	// Sealed is a secret sealed by this service (by /seal, or by
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
@@ -200,7 +200,7 @@ type TokenRequest struct {
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
 	TOTPOptions
 }
 
@@ -208,7 +208,7 @@ type TokenRequest struct {
 type VerifyRequest struct {
 	// Secret is the secret in the clear, written in encoding; the TOTP
 	// options say how its codes are made. Send one of secret, sealed and uri.
-	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
 	// Sealed is a secret sealed by this service (by /seal, or by
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
@@ -218,7 +218,7 @@ type VerifyRequest struct {
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
 	// Token is the code: a string, or a number that is left-padded with
 	// zeros to digits. Spaces inside a string are ignored.
 	Token Token `json:"token" swaggertype:"string" example:"123456" validate:"required"`
@@ -239,7 +239,7 @@ type VerifyRequest struct {
 type QRRequest struct {
 	// Secret is the secret in the clear, written in encoding; the TOTP
 	// options say how its codes are made. Send one of secret, sealed and uri.
-	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
+	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
 	// Sealed is a secret sealed by this service (by /seal, or by
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
@@ -249,7 +249,7 @@ type QRRequest struct {
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
 	// Account labels the code in the app; with uri it defaults to the URI's.
 	Account string `json:"account,omitempty" example:"alice@example.com"`
 	Issuer  string `json:"issuer,omitempty" example:"Acme"`
@@ -261,12 +261,12 @@ type QRRequest struct {
 // SecretResponse is a new secret, with its Key URI and QR code when an
 // account was given.
 type SecretResponse struct {
-	Secret   string `json:"secret" example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" validate:"required"`
+	Secret   string `json:"secret" example:"PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I" validate:"required"`
 	Encoding string `json:"encoding" example:"base32" validate:"required"`
 	// Length is the number of random bytes.
 	Length int `json:"length" example:"20" validate:"required"`
 	// URI is the otpauth:// Key URI, secret in unpadded base32.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&algorithm=SHA1&digits=6&period=30"`
+	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice%40example.com?secret=PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I&issuer=Acme&algorithm=SHA1&digits=6&period=30"`
 	// QR is a PNG of URI as a data URI.
 	QR string `json:"qr,omitempty" example:"data:image/png;base64,iVBORw0KGgo..."`
 	// Sealed is the secret and its options sealed (with seal=true): store
@@ -281,8 +281,8 @@ type SecretResponse struct {
 // SealRequest asks for a secret held in the clear, or in a Key URI, to be
 // sealed, for storing it safely.
 type SealRequest struct {
-	Secret string `json:"secret,omitempty" example:"JBSWY3DPEHPK3PXP"`
-	URI    string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"`
+	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
+	URI    string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
 	// Context is bound to the seal: every use must send it again. Use the
 	// user's ID, so a sealed secret copied to another row does not work.
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
@@ -328,7 +328,7 @@ type VerifyResponse struct {
 	// Reason says why a code is not valid: mismatch (wrong code), malformed
 	// (wrong length or a non-digit), replayed (this code or a later one was
 	// already accepted), stale (at or before after_step).
-	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed,stale" example:""`
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed,stale" example:"mismatch"`
 	// Remaining is the whole seconds left in the current step.
 	Remaining int `json:"remaining" example:"18" validate:"required"`
 	// Step is the matched counter, when valid.
@@ -385,7 +385,7 @@ type ChallengeVerifyResponse struct {
 	// Reason says why not: mismatch, expired, replayed, invalid_challenge,
 	// wrong_subject (subject or purpose differ), too_many_attempts (the
 	// challenge is dead).
-	Reason  string `json:"reason,omitempty" enums:"mismatch,malformed,expired,replayed,invalid_challenge,wrong_subject,too_many_attempts" example:""`
+	Reason  string `json:"reason,omitempty" enums:"mismatch,malformed,expired,replayed,invalid_challenge,wrong_subject,too_many_attempts" example:"mismatch"`
 	Subject string `json:"subject,omitempty" example:"user@example.com"`
 	Purpose string `json:"purpose,omitempty" example:"login"`
 }
@@ -414,7 +414,7 @@ type RecoveryVerifyRequest struct {
 type RecoveryVerifyResponse struct {
 	Valid  bool   `json:"valid" example:"true" validate:"required"`
 	Index  *int   `json:"index,omitempty" example:"3"`
-	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:""`
+	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:"mismatch"`
 }
 
 // Token is a code as callers send it: a JSON string, or a JSON number as the
