@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/recovery"
 )
 

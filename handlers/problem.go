@@ -14,8 +14,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json"
 
-	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"

@@ -16,8 +16,8 @@ import (
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
-	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/docs"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"

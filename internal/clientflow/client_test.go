@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/client"
+	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/internal/apitest"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/client"
+	"github.com/acme/totp/client/api"
 )
 
 // authenticator stands in for the user's phone: it reads the code the

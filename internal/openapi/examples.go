@@ -120,9 +120,9 @@ func deadStore(c *handlers.Config) {
 	c.Store = guard.NewRedis(client, "totp:")
 }
 
-func noGuard(c *handlers.Config)   { c.Store = nil }
+func noGuard(c *handlers.Config)    { c.Store = nil }
 func noSealKeys(c *handlers.Config) { c.SealKeys = nil }
-func fullStore(c *handlers.Config) { c.Store = guard.NewMemory(c.Now, 1) }
+func fullStore(c *handlers.Config)  { c.Store = guard.NewMemory(c.Now, 1) }
 
 func specs() []spec {
 	s := exampleSecret

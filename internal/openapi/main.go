@@ -32,9 +32,9 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
-	"github.com/gin-gonic/gin"
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
