@@ -35,6 +35,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -56,6 +57,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
@@ -148,6 +154,8 @@ type config struct {
 	challengeKeys        []seal.Key // the first seals, all open
 	challengeMaxAttempts int
 	sealKeys             []seal.Key // the first seals, all open
+
+	otlpEndpoint string // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, for the start-up line
 }
 
 // attrs is the effective configuration for the start-up line: every
@@ -164,6 +172,7 @@ func (cfg config) attrs() []any {
 		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
 		"api_keys", len(cfg.apiKeys), "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
 		"challenge_max_attempts", cfg.challengeMaxAttempts, "pprof_addr", cfg.pprofAddr,
+		"otlp_endpoint", redactURL(cfg.otlpEndpoint),
 	}
 }
 
@@ -300,6 +309,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.sealKeys, err = seal.ParseKeys("SEAL_KEYS", *sealKeys); err != nil {
 		return cfg, err
 	}
+	cfg.otlpEndpoint = cmp.Or(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
 	return cfg, nil
 }
 
@@ -465,6 +475,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	gin.SetMode(gin.ReleaseMode)
 	version := buildVersion()
+	tracing, stopTracing, err := newTracing(ctx, getenv, version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the spans still batched, within a bound of their own.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("traces not flushed", "err", err.Error())
+		}
+	}()
 	handler, err := handlers.New(handlers.Config{
 		Now:                  time.Now,
 		Random:               rand.Reader,
@@ -477,6 +499,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SealKeys:             cfg.sealKeys,
 		ChallengeMaxAttempts: cfg.challengeMaxAttempts,
 		APIKeys:              cfg.apiKeys,
+		Tracing:              tracing,
 		Version:              version,
 	})
 	if err != nil {
@@ -524,6 +547,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newTracing returns what OpenTelemetry's environment asks for: with
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) set,
+// a tracer provider that batches spans to that collector over OTLP/HTTP,
+// configured by the exporter's own OTEL_EXPORTER_OTLP_* variables, with
+// service.name "totp" unless OTEL_SERVICE_NAME says otherwise; without,
+// nil: no spans, and no trace context read from requests.
+func newTracing(ctx context.Context, getenv func(string) string, version string) (trace.TracerProvider, func(context.Context) error, error) {
+	none := func(context.Context) error { return nil }
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return nil, none, nil
+	}
+	exporter, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, none, fmt.Errorf("OTLP exporter: %w", err)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", "totp"), attribute.String("service.version", version)),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+		resource.WithTelemetrySDK(),
+	)
+	if err != nil {
+		return nil, none, fmt.Errorf("OpenTelemetry resource: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	return tp, tp.Shutdown, nil
 }
 
 // servePprof serves the runtime profiles on a listener of their own, never

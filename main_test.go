@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/internal/redistest"
@@ -960,4 +965,103 @@ func TestSealedRotationAgainstTheBinary(t *testing.T) {
 	status, _, p = verify(base, moved.Sealed, "user-1", enrol.Secret)
 	assert.Equal(t, http.StatusNotImplemented, status)
 	assert.Equal(t, "sealing_not_configured", p.Code)
+}
+
+// TestTracesReachAnOTLPReceiver: with OTEL_EXPORTER_OTLP_ENDPOINT set, the
+// binary continues the caller's W3C trace context and sends its spans over
+// OTLP/HTTP to the receiver this test runs, and the access line carries
+// the trace ID; probes make no span; no secret or code is in a span.
+// Without the variable, traceparent is ignored and no line has a trace ID.
+func TestTracesReachAnOTLPReceiver(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		spans []*tracepb.Span
+		raw   bytes.Buffer
+	)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if r.URL.Path != "/v1/traces" || err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		var req coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		raw.Write(body)
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				spans = append(spans, ss.Spans...)
+			}
+		}
+		mu.Unlock()
+		out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	defer receiver.Close()
+
+	const (
+		traceID    = "4bf92f3577b34da6a3ce929d0e0e4736"
+		parentSpan = "00f067aa0ba902b7"
+		secret     = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	)
+	send := func(base string) {
+		req, err := http.NewRequest(http.MethodPost, base+"/verify/token", strings.NewReader(`{"secret":"`+secret+`","token":"000000"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Traceparent", "00-"+traceID+"-"+parentSpan+"-01")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		resp, err = http.Get(base + "/healthz")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+
+	base, cmd, logs := startBinary(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+receiver.URL, "OTEL_BSP_SCHEDULE_DELAY=50", "LOG_LEVEL=debug")
+	send(base)
+	var got *tracepb.Span
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range spans {
+			if hex.EncodeToString(s.TraceId) == traceID {
+				got = s
+			}
+		}
+		return got != nil
+	}, 10*time.Second, 20*time.Millisecond, "no span of the trace reached the receiver")
+	assert.Equal(t, parentSpan, hex.EncodeToString(got.ParentSpanId), "the caller's span is the parent")
+	assert.Contains(t, got.Name, "/verify/token")
+	assert.Equal(t, tracepb.Span_SPAN_KIND_SERVER, got.Kind)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+	mu.Lock()
+	for _, s := range spans {
+		assert.NotContains(t, s.Name, "healthz", "probes make no span")
+	}
+	assert.NotContains(t, raw.String(), secret, "no secret in a span")
+	assert.NotContains(t, raw.String(), "000000", "no code in a span")
+	mu.Unlock()
+	var access struct {
+		TraceID string `json:"trace_id"`
+	}
+	for _, line := range strings.Split(logs(), "\n") {
+		if strings.Contains(line, `"route":"/verify/token"`) {
+			require.NoError(t, json.Unmarshal([]byte(line), &access))
+		}
+	}
+	assert.Equal(t, traceID, access.TraceID, "the access line names the trace")
+
+	// Without the variable: no spans, and no trace ID taken from the caller.
+	base, cmd, logs = startBinary(t)
+	send(base)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+	assert.NotContains(t, logs(), "trace_id")
+	assert.NotContains(t, logs(), traceID)
 }

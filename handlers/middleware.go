@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/totp/client/api"
 )
@@ -98,7 +99,7 @@ func (s *Server) observe(c *gin.Context) {
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	s.log.LogAttrs(ctx, level, "request",
+	attrs := [8]slog.Attr{
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.Int("status", status),
@@ -106,7 +107,15 @@ func (s *Server) observe(c *gin.Context) {
 		slog.String("request_id", requestIDOf(c)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
 		slog.String("client", c.ClientIP()),
-	)
+	}
+	n := 7
+	// With tracing on, the span otelgin started (continuing the caller's
+	// traceparent) names the trace this line belongs to.
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs[n] = slog.String("trace_id", sc.TraceID().String())
+		n++
+	}
+	s.log.LogAttrs(ctx, level, "request", attrs[:n]...)
 }
 
 // recover turns a panic into a logged 500 problem; the panic value is not

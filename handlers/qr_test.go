@@ -26,7 +26,7 @@ func TestQRRenderingIsBounded(t *testing.T) {
 	s, err := newServer(Config{Now: now, Random: rand.Reader, Log: slog.New(slog.NewJSONHandler(new(bytes.Buffer), nil)),
 		ChallengeKeys: []seal.Key{{ID: "c", Secret: bytes.Repeat([]byte{1}, 32)}}, QRConcurrency: 2})
 	require.NoError(t, err)
-	h := s.routes(nil)
+	h := s.routes(nil, nil)
 	do := func(method, url, body string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(method, url, strings.NewReader(body)))

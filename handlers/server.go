@@ -10,11 +10,15 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
@@ -64,6 +68,11 @@ type Config struct {
 	// answered 503 busy. Zero means one per two CPUs, at least one.
 	QRConcurrency int
 
+	// Tracing, when set, makes a span of every API request through
+	// otelgin, continuing the caller's W3C traceparent, and puts its trace
+	// ID in the access line. Nil: no spans, and traceparent is ignored.
+	Tracing trace.TracerProvider
+
 	// APIKeys, when not empty, are the keys every API route requires.
 	APIKeys []string
 	// Version is reported by /healthz.
@@ -94,7 +103,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.routes(cfg.APIKeys), nil
+	return s.routes(cfg.APIKeys, cfg.Tracing), nil
 }
 
 // newServer builds the Server cfg describes.
@@ -149,7 +158,7 @@ func newServer(cfg Config) (*Server, error) {
 }
 
 // routes registers every route and middleware.
-func (s *Server) routes(apiKeys []string) *gin.Engine {
+func (s *Server) routes(apiKeys []string, tracing trace.TracerProvider) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
@@ -158,7 +167,18 @@ func (s *Server) routes(apiKeys []string) *gin.Engine {
 	// The caller's address in the access line is the peer's: no
 	// X-Forwarded-For is trusted, so nobody can write another address there.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(requestID(newRequestIDs()), s.observe, s.recover, securityHeaders)
+	r.Use(requestID(newRequestIDs()))
+	if tracing != nil {
+		r.Use(otelgin.Middleware("totp",
+			otelgin.WithTracerProvider(tracing),
+			otelgin.WithPropagators(propagation.TraceContext{}),
+			// Probes, scrapes and the docs are not worth a span each.
+			otelgin.WithGinFilter(func(c *gin.Context) bool {
+				return !quietRoutes[route(c)] && !strings.HasPrefix(c.FullPath(), "/swagger/")
+			}),
+		))
+	}
+	r.Use(s.observe, s.recover, securityHeaders)
 	r.NoRoute(s.handle(func(c *gin.Context) error {
 		return newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path")
 	}))
