@@ -129,4 +129,6 @@ func reason(lines []string) string {
 	return "(no reason given)"
 }
 
-func seconds(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String() }
+func seconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
+}
