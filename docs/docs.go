@@ -23,14 +23,6 @@ const docTemplate = `{
     "paths": {
         "/auth/generate/secret/{encoding}/{length}": {
             "get": {
-                "security": [
-                    {
-                        "ApiKeyAuth": []
-                    },
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "Same answer as GET /generate/secret?encoding={encoding}\u0026length={length}.",
                 "produces": [
                     "application/json"
@@ -83,11 +75,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/auth/generate/token/{encoding}": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -95,7 +83,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/auth/generate/token/{encoding}": {
+            "post": {
                 "description": "Same answer as POST /generate/token; {encoding} applies when the body names none.",
                 "consumes": [
                     "application/json"
@@ -164,11 +156,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/auth/verify/token/{encoding}": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -176,7 +164,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/auth/verify/token/{encoding}": {
+            "post": {
                 "description": "Same answer as POST /verify/token; {encoding} applies when the body names none.",
                 "consumes": [
                     "application/json"
@@ -263,11 +255,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/challenge": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -275,7 +263,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/challenge": {
+            "post": {
                 "description": "Returns a random ` + "`" + `code` + "`" + ` to deliver to ` + "`" + `subject` + "`" + ` by your own mailer or SMS gateway, and an opaque ` + "`" + `challenge` + "`" + ` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. Nothing is stored.",
                 "consumes": [
                     "application/json"
@@ -330,11 +322,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/challenge/verify": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -342,7 +330,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/challenge/verify": {
+            "post": {
                 "description": "Checks the code a user typed against its challenge, for the same subject and purpose. A challenge verifies once; after too many wrong codes it is dead. Every wrong answer is a 200 with ` + "`" + `valid: false` + "`" + ` and a ` + "`" + `reason` + "`" + `.",
                 "consumes": [
                     "application/json"
@@ -403,11 +395,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/generate/qr": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -415,7 +403,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/generate/qr": {
+            "post": {
                 "description": "Returns a PNG QR code of the secret's ` + "`" + `otpauth://` + "`" + ` Key URI, for enrolling it in an authenticator app.",
                 "consumes": [
                     "application/json"
@@ -495,11 +487,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/generate/recovery-codes": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -507,7 +495,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/generate/recovery-codes": {
+            "post": {
                 "description": "Returns ` + "`" + `count` + "`" + ` single-use codes (80 random bits each, Crockford base32, grouped for typing) to show the user once, and their SHA-256 ` + "`" + `hashes` + "`" + ` to store instead.",
                 "consumes": [
                     "application/json"
@@ -561,11 +553,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/generate/secret": {
-            "get": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -573,7 +561,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/generate/secret": {
+            "get": {
                 "description": "Returns ` + "`" + `length` + "`" + ` random bytes from crypto/rand, written in ` + "`" + `encoding` + "`" + `. With ` + "`" + `account` + "`" + ` (and optionally ` + "`" + `issuer` + "`" + ` and the TOTP options) it adds the ` + "`" + `otpauth://` + "`" + ` Key URI, whose secret is always unpadded base32; with ` + "`" + `qr` + "`" + ` also a PNG QR code of it as a data URI; with ` + "`" + `seal=true` + "`" + ` also ` + "`" + `sealed` + "`" + ` and ` + "`" + `key_id` + "`" + `, to store instead of the secret. ` + "`" + `warnings` + "`" + ` name options some authenticator apps ignore.",
                 "produces": [
                     "application/json"
@@ -730,11 +722,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/generate/token": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -742,7 +730,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/generate/token": {
+            "post": {
                 "description": "Returns the code in force now, the seconds before it changes and its RFC 6238 step.",
                 "consumes": [
                     "application/json"
@@ -815,7 +807,15 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         },
         "/healthz": {
@@ -840,14 +840,6 @@ const docTemplate = `{
         },
         "/hotp/resync": {
             "post": {
-                "security": [
-                    {
-                        "ApiKeyAuth": []
-                    },
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "Finds the lowest counter from ` + "`" + `counter` + "`" + ` to ` + "`" + `counter` + "`" + `+` + "`" + `look_ahead` + "`" + ` (default 100, at most 1000) whose code is ` + "`" + `token` + "`" + ` and whose next code is ` + "`" + `token2` + "`" + `, as privacyIDEA and LinOTP resynchronise a token pressed many times unseen; answers the second code's counter and ` + "`" + `next_counter` + "`" + ` to store.",
                 "consumes": [
                     "application/json"
@@ -920,11 +912,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/hotp/token": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -932,7 +920,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/hotp/token": {
+            "post": {
                 "description": "Returns the RFC 4226 code of ` + "`" + `counter` + "`" + `: what a hardware token shows at its next press when ` + "`" + `counter` + "`" + ` is its count.",
                 "consumes": [
                     "application/json"
@@ -987,11 +979,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/hotp/verify": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -999,7 +987,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/hotp/verify": {
+            "post": {
                 "description": "Checks ` + "`" + `token` + "`" + ` against the counters from ` + "`" + `counter` + "`" + ` to ` + "`" + `counter` + "`" + `+` + "`" + `look_ahead` + "`" + ` (default 10) and answers the lowest that matches, and ` + "`" + `next_counter` + "`" + ` to store. With the guard on, a counter at or below one already accepted for the secret is ` + "`" + `replayed` + "`" + `, and failures count towards the secret's lock, as for TOTP.",
                 "consumes": [
                     "application/json"
@@ -1072,7 +1064,15 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         },
         "/readyz": {
@@ -1103,14 +1103,6 @@ const docTemplate = `{
         },
         "/reseal": {
             "post": {
-                "security": [
-                    {
-                        "ApiKeyAuth": []
-                    },
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "Opens a sealed secret with any configured key and seals it under the first, for rotating SEAL_KEYS: ` + "`" + `rotated` + "`" + ` is false, and ` + "`" + `sealed` + "`" + ` comes back unchanged, when it already was under the first key.",
                 "consumes": [
                     "application/json"
@@ -1171,11 +1163,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/seal": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -1183,7 +1171,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/seal": {
+            "post": {
                 "description": "Seals a secret (with its options) or an otpauth://totp Key URI, bound to ` + "`" + `context` + "`" + `, for migrating secrets already stored in the clear: store ` + "`" + `sealed` + "`" + ` and ` + "`" + `key_id` + "`" + ` instead, and send ` + "`" + `sealed` + "`" + ` (with the same ` + "`" + `context` + "`" + `) to /generate/token, /verify/token and /generate/qr. ` + "`" + `warnings` + "`" + ` name options some authenticator apps ignore.",
                 "consumes": [
                     "application/json"
@@ -1244,11 +1236,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/verify/recovery-code": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -1256,7 +1244,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/verify/recovery-code": {
+            "post": {
                 "description": "Checks a typed code against the stored hashes (at most 20), in constant time. When valid, delete the hash at ` + "`" + `index` + "`" + `. Failures are throttled per hash set, like TOTP failures.",
                 "consumes": [
                     "application/json"
@@ -1329,11 +1321,7 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/verify/token": {
-            "post": {
+                },
                 "security": [
                     {
                         "ApiKeyAuth": []
@@ -1341,7 +1329,11 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/verify/token": {
+            "post": {
                 "description": "Checks ` + "`" + `token` + "`" + ` against the steps from ` + "`" + `skew` + "`" + ` before now to ` + "`" + `skew` + "`" + ` after. A wrong code, including one of the wrong length or with non-digits, is a 200 with ` + "`" + `valid: false` + "`" + ` and a ` + "`" + `reason` + "`" + `, so callers treat every wrong code alike. ` + "`" + `token` + "`" + ` may be a JSON number, which is left-padded with zeros to ` + "`" + `digits` + "`" + `.",
                 "consumes": [
                     "application/json"
@@ -1432,7 +1424,15 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         }
     },
