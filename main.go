@@ -56,7 +56,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -475,7 +477,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	gin.SetMode(gin.ReleaseMode)
 	version := buildVersion()
-	tracing, stopTracing, err := newTracing(ctx, getenv, version)
+	tracing, stopTracing, err := newTracing(ctx, getenv, version, log)
 	if err != nil {
 		return err
 	}
@@ -555,11 +557,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // configured by the exporter's own OTEL_EXPORTER_OTLP_* variables, with
 // service.name "totp" unless OTEL_SERVICE_NAME says otherwise; without,
 // nil: no spans, and no trace context read from requests.
-func newTracing(ctx context.Context, getenv func(string) string, version string) (trace.TracerProvider, func(context.Context) error, error) {
+func newTracing(ctx context.Context, getenv func(string) string, version string, log *slog.Logger) (trace.TracerProvider, func(context.Context) error, error) {
 	none := func(context.Context) error { return nil }
 	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return nil, none, nil
 	}
+	// OpenTelemetry reports failed exports through a package-level logger
+	// and error handler of its own, which write plain text to stderr by
+	// default: both go through slog, as every line on stderr does.
+	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("opentelemetry", "err", err.Error())
+	}))
 	exporter, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, none, fmt.Errorf("OTLP exporter: %w", err)

@@ -1065,3 +1065,28 @@ func TestTracesReachAnOTLPReceiver(t *testing.T) {
 	assert.NotContains(t, logs(), "trace_id")
 	assert.NotContains(t, logs(), traceID)
 }
+
+// TestUnreachableCollectorLogsJSON: when spans cannot be exported,
+// OpenTelemetry's complaint is a JSON line like every other on stderr, not
+// its default plain text.
+func TestUnreachableCollectorLogsJSON(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	endpoint := "http://" + closed.Addr().String()
+	require.NoError(t, closed.Close()) // nothing listens there now
+
+	base, cmd, logs := startBinary(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint, "OTEL_BSP_SCHEDULE_DELAY=20", "OTEL_EXPORTER_OTLP_TIMEOUT=300")
+	resp, err := http.Post(base+"/generate/token", "application/json", strings.NewReader(`{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	time.Sleep(time.Second) // a batch is sent, and fails
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+	reported := false
+	for _, line := range strings.Split(strings.TrimSpace(logs()), "\n") {
+		var v struct{ Msg string }
+		require.NoError(t, json.Unmarshal([]byte(line), &v), "not JSON: %s", line)
+		reported = reported || v.Msg == "opentelemetry" || v.Msg == "traces not flushed"
+	}
+	assert.True(t, reported, "the failed export is reported:\n%s", logs())
+}
