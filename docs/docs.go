@@ -1767,7 +1767,7 @@ const docTemplate = `{
                     "example": 45
                 },
                 "next_counter": {
-                    "description": "NextCounter is Counter+1: store it and send it as counter next time.",
+                    "description": "NextCounter is counter+1: store it and send it as counter next time.",
                     "type": "integer",
                     "example": 46
                 },
@@ -2394,13 +2394,14 @@ const docTemplate = `{
                     "example": 1
                 },
                 "skew_future": {
+                    "description": "SkewFuture is how many steps after now are accepted, set apart from\nskew_past instead of skew (0 when left out).",
                     "type": "integer",
                     "maximum": 10,
                     "minimum": 0,
                     "example": 0
                 },
                 "skew_past": {
-                    "description": "SkewPast and SkewFuture set the window's two sides apart (each 0\nwhen left out), instead of skew.",
+                    "description": "SkewPast is how many steps before now are accepted, set apart from\nskew_future instead of skew (0 when left out).",
                     "type": "integer",
                     "maximum": 10,
                     "minimum": 0,

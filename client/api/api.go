@@ -135,7 +135,7 @@ type HOTPVerifyResponse struct {
 	Reason string `json:"reason,omitempty" enums:"mismatch,malformed,replayed" example:"mismatch"`
 	// Counter is the matched counter (for a resync, the second code's).
 	Counter *uint64 `json:"counter,omitempty" example:"45"`
-	// NextCounter is Counter+1: store it and send it as counter next time.
+	// NextCounter is counter+1: store it and send it as counter next time.
 	NextCounter *uint64 `json:"next_counter,omitempty" example:"46"`
 }
 
@@ -224,9 +224,11 @@ type VerifyRequest struct {
 	Token Token `json:"token" swaggertype:"string" example:"123456" validate:"required"`
 	// Skew is how many steps before and after now are accepted.
 	Skew *int `json:"skew,omitempty" minimum:"0" maximum:"10" example:"1"`
-	// SkewPast and SkewFuture set the window's two sides apart (each 0
-	// when left out), instead of skew.
-	SkewPast   *int `json:"skew_past,omitempty" minimum:"0" maximum:"10" example:"1"`
+	// SkewPast is how many steps before now are accepted, set apart from
+	// skew_future instead of skew (0 when left out).
+	SkewPast *int `json:"skew_past,omitempty" minimum:"0" maximum:"10" example:"1"`
+	// SkewFuture is how many steps after now are accepted, set apart from
+	// skew_past instead of skew (0 when left out).
 	SkewFuture *int `json:"skew_future,omitempty" minimum:"0" maximum:"10" example:"0"`
 	// AfterStep refuses any match at or before this step (reason stale):
 	// store the step of each accepted code and send it here, and a code

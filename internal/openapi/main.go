@@ -99,9 +99,9 @@ var pathOrder = []string{
 // forms; each becomes a oneOf of one schema per form.
 var secretForms = []string{"api.TokenRequest", "api.VerifyRequest", "api.QRRequest"}
 
-// goName is a Go field name at the start of a description, which swag
-// copies from the field's comment.
-var goName = regexp.MustCompile(`^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)*\b`)
+// firstWord is the first word of a description, which swag copies from
+// the field's comment, and which is then the Go field's name.
+var firstWord = regexp.MustCompile(`^[A-Za-z0-9]+\b`)
 
 // shape rewrites what the conversion leaves in Swagger 2.0's terms.
 func shape(doc *openapi3.T) error {
@@ -109,9 +109,13 @@ func shape(doc *openapi3.T) error {
 	schemas := doc.Components.Schemas
 	for _, ref := range schemas {
 		for prop, p := range ref.Value.Properties {
-			// "AfterStep refuses ..." reads "after_step refuses ...".
-			if p.Value != nil && goName.MatchString(p.Value.Description) {
-				p.Value.Description = "`" + prop + "`" + goName.ReplaceAllString(p.Value.Description, "")
+			// "AfterStep refuses ..." reads "`after_step` refuses ...".
+			if p.Value == nil {
+				continue
+			}
+			word := firstWord.FindString(p.Value.Description)
+			if word != "" && strings.EqualFold(word, strings.ReplaceAll(prop, "_", "")) {
+				p.Value.Description = "`" + prop + "`" + strings.TrimPrefix(p.Value.Description, word)
 			}
 		}
 	}

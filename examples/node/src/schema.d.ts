@@ -379,7 +379,7 @@ export interface components {
              */
             subject: string;
             /**
-             * @description TTL is the seconds the code stays valid.
+             * @description `ttl` is the seconds the code stays valid.
              * @example 600
              */
             ttl?: number;
@@ -533,7 +533,7 @@ export interface components {
              */
             counter?: number;
             /**
-             * @description `next_counter` is Counter+1: store it and send it as counter next time.
+             * @description `next_counter` is counter+1: store it and send it as counter next time.
              * @example 46
              */
             next_counter?: number;
@@ -661,7 +661,7 @@ export interface components {
              */
             size?: number;
             /**
-             * @description URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+             * @description `uri` is an otpauth://totp Key URI, whose secret, algorithm, digits and
              *     period apply (defaults SHA1, 6, 30): no option may come beside it.
              * @example otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme
              */
@@ -800,7 +800,7 @@ export interface components {
              */
             length: number;
             /**
-             * @description QR is a PNG of URI as a data URI.
+             * @description `qr` is a PNG of URI as a data URI.
              * @example data:image/png;base64,iVBORw0KGgo...
              */
             qr?: string;
@@ -813,7 +813,7 @@ export interface components {
             /** @example PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I */
             secret: string;
             /**
-             * @description URI is the otpauth:// Key URI, secret in unpadded base32.
+             * @description `uri` is the otpauth:// Key URI, secret in unpadded base32.
              * @example otpauth://totp/Acme:alice%40example.com?secret=PXMYHHMGR6EVMGVASNGMF4IXAI4UCT3I&issuer=Acme&algorithm=SHA1&digits=6&period=30
              */
             uri?: string;
@@ -885,7 +885,7 @@ export interface components {
         /** TokenRequest, secret as a Key URI */
         "api.TokenRequest.uri": {
             /**
-             * @description URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+             * @description `uri` is an otpauth://totp Key URI, whose secret, algorithm, digits and
              *     period apply (defaults SHA1, 6, 30): no option may come beside it.
              * @example otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme
              */
@@ -936,11 +936,15 @@ export interface components {
              * @example 1
              */
             skew?: number;
-            /** @example 0 */
+            /**
+             * @description `skew_future` is how many steps after now are accepted, set apart from
+             *     skew_past instead of skew (0 when left out).
+             * @example 0
+             */
             skew_future?: number;
             /**
-             * @description `skew_past` and SkewFuture set the window's two sides apart (each 0
-             *     when left out), instead of skew.
+             * @description `skew_past` is how many steps before now are accepted, set apart from
+             *     skew_future instead of skew (0 when left out).
              * @example 1
              */
             skew_past?: number;
@@ -1001,11 +1005,15 @@ export interface components {
              * @example 1
              */
             skew?: number;
-            /** @example 0 */
+            /**
+             * @description `skew_future` is how many steps after now are accepted, set apart from
+             *     skew_past instead of skew (0 when left out).
+             * @example 0
+             */
             skew_future?: number;
             /**
-             * @description `skew_past` and SkewFuture set the window's two sides apart (each 0
-             *     when left out), instead of skew.
+             * @description `skew_past` is how many steps before now are accepted, set apart from
+             *     skew_future instead of skew (0 when left out).
              * @example 1
              */
             skew_past?: number;
@@ -1030,11 +1038,15 @@ export interface components {
              * @example 1
              */
             skew?: number;
-            /** @example 0 */
+            /**
+             * @description `skew_future` is how many steps after now are accepted, set apart from
+             *     skew_past instead of skew (0 when left out).
+             * @example 0
+             */
             skew_future?: number;
             /**
-             * @description `skew_past` and SkewFuture set the window's two sides apart (each 0
-             *     when left out), instead of skew.
+             * @description `skew_past` is how many steps before now are accepted, set apart from
+             *     skew_future instead of skew (0 when left out).
              * @example 1
              */
             skew_past?: number;
@@ -1045,7 +1057,7 @@ export interface components {
              */
             token: string;
             /**
-             * @description URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
+             * @description `uri` is an otpauth://totp Key URI, whose secret, algorithm, digits and
              *     period apply (defaults SHA1, 6, 30): no option may come beside it.
              * @example otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme
              */
