@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -114,7 +115,7 @@ func (s *Server) seal(secret []byte, p otp.Params, context string) (text, keyID 
 		return "", "", errSealingOff
 	}
 	if len(context) > MaxContextLen {
-		return "", "", badRequest(api.CodeInvalidParameter, "context", "context must be at most 1024 bytes")
+		return "", "", badRequest(api.CodeInvalidParameter, "context", fmt.Sprintf("context must be at most %d bytes", MaxContextLen))
 	}
 	text, keyID, err = s.sealer.Seal(secret, p, context)
 	if err == nil {

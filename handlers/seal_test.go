@@ -129,7 +129,7 @@ func TestSealFromEveryForm(t *testing.T) {
 			"base64": merge(map[string]any{"secret": base64.StdEncoding.EncodeToString(raw), "encoding": "base64"}, opts),
 			"ascii":  merge(map[string]any{"secret": string(raw), "encoding": "ascii"}, opts),
 			"uri": {"uri": "otpauth://totp/Acme:alice?secret=" + b32 + "&issuer=Acme&algorithm=" + p.algorithm +
-				"&digits=" + itoa(p.digits) + "&period=" + itoa(p.period)},
+				"&digits=" + strconv.Itoa(p.digits) + "&period=" + strconv.Itoa(p.period)},
 		}
 		for name, form := range forms {
 			sealed := sealOver(t, a, merge(form, map[string]any{"context": "user-42"}))
@@ -153,8 +153,6 @@ func merge(ms ...map[string]any) map[string]any {
 	}
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestEveryChangedSealedIsInvalid: every single-character change and every
 // truncation of a sealed secret, a wrong or missing context and an
@@ -182,7 +180,7 @@ func TestEveryChangedSealedIsInvalid(t *testing.T) {
 	for i := range len(sealed) {
 		for _, c := range []byte("Aa0_-.=+/ ") {
 			if c != sealed[i] {
-				check("change at "+itoa(i), sealed[:i]+string(c)+sealed[i+1:], "user-42")
+				check("change at "+strconv.Itoa(i), sealed[:i]+string(c)+sealed[i+1:], "user-42")
 			}
 		}
 	}
