@@ -37,12 +37,16 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -55,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/gin-gonic/gin"
 	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
@@ -145,7 +150,10 @@ type config struct {
 	guardKey      []byte // from GUARD_KEY, or random per process
 	guardKeySet   bool   // GUARD_KEY was given
 	guardCapacity int
+	capacityFrom  string // what set guardCapacity, for the start-up line
+	keyShare      float64
 	maxFailures   int
+	secretMax     int
 	failureWindow time.Duration
 	redisURL      string
 	redisMode     string // single, cluster or sentinel
@@ -155,6 +163,9 @@ type config struct {
 
 	challengeKeys        []seal.Key // the first seals, all open
 	challengeMaxAttempts int
+	challengeSubjectMax  int
+	challengeMinDigits   int
+	recoveryKeys         []seal.Key // the first hashes, all check
 	sealKeys             []seal.Key // the first seals, all open
 
 	otlpEndpoint string // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, for the start-up line
@@ -169,11 +180,13 @@ func (cfg config) attrs() []any {
 	}
 	return []any{
 		"addr", cfg.addr, "log_level", cfg.logLevel.String(), "shutdown_timeout", cfg.shutdownTimeout.String(),
-		"guard", cfg.guard, "guard_capacity", cfg.guardCapacity, "max_failures", cfg.maxFailures,
+		"guard", cfg.guard, "guard_capacity", cfg.guardCapacity, "guard_capacity_from", cfg.capacityFrom,
+		"guard_key_share", cfg.keyShare, "max_failures", cfg.maxFailures, "secret_max_failures", cfg.secretMax,
 		"failure_window", cfg.failureWindow.String(), "guard_key", guardKey,
 		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
 		"api_keys", len(cfg.apiKeys), "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
-		"challenge_max_attempts", cfg.challengeMaxAttempts, "pprof_addr", cfg.pprofAddr,
+		"challenge_max_attempts", cfg.challengeMaxAttempts, "challenge_subject_max_failures", cfg.challengeSubjectMax,
+		"challenge_min_digits", cfg.challengeMinDigits, "recovery_keys", keyIDs(cfg.recoveryKeys), "pprof_addr", cfg.pprofAddr,
 		"otlp_endpoint", redactURL(cfg.otlpEndpoint),
 	}
 }
@@ -232,9 +245,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
 	guardMode := fs.String("guard", env("GUARD", "on"), "on: refuse reused codes and throttle failures; off: neither (env GUARD)")
 	guardKey := fs.String("guard-key", getenv("GUARD_KEY"), "key of the secret fingerprints, at least 16 bytes; needed to share Redis (env GUARD_KEY; prefer the env)")
-	capacity := fs.String("guard-capacity", env("GUARD_CAPACITY", strconv.Itoa(guard.DefaultCapacity)), "most live records the in-memory guard holds; past it new ones are refused (env GUARD_CAPACITY)")
-	maxFailures := fs.String("max-failures", env("MAX_FAILURES", "5"), "failed verifications of one secret before it is locked (env MAX_FAILURES)")
-	window := fs.String("failure-window", env("FAILURE_WINDOW", "5m"), "window in which failures count, and the lock's length (env FAILURE_WINDOW)")
+	capacity := fs.String("guard-capacity", getenv("GUARD_CAPACITY"), "most live records the guard holds; past it new ones are refused (env GUARD_CAPACITY; default: half of GOMEMLIMIT or the cgroup's memory limit over guard.RecordBytes, else "+strconv.Itoa(guard.DefaultCapacity)+")")
+	keyShare := fs.String("guard-key-share", env("GUARD_KEY_SHARE", "0.5"), "fraction of GUARD_CAPACITY one API key's records may take (env GUARD_KEY_SHARE)")
+	maxFailures := fs.String("max-failures", env("MAX_FAILURES", strconv.Itoa(guard.DefaultMaxFailures)), "failed verifications of one secret (or of one client of it) before it is locked (env MAX_FAILURES)")
+	secretMax := fs.String("secret-max-failures", getenv("SECRET_MAX_FAILURES"), "failed verifications of one secret over all its clients before it is locked (env SECRET_MAX_FAILURES; default 4 x MAX_FAILURES)")
+	window := fs.String("failure-window", env("FAILURE_WINDOW", "5m"), "window in which failures count, and the first lock's length; each lock within a day doubles the last, up to 24h (env FAILURE_WINDOW)")
 	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis for the guard of a fleet, e.g. redis://localhost:6379/0 (env REDIS_URL)")
 	fs.StringVar(&cfg.redisMode, "redis-mode", env("REDIS_MODE", "single"), "what REDIS_URL names: single (one server), cluster (a Redis Cluster: one node, more as addr= parameters) or sentinel (Sentinels: one, more as addr=, and master_name=) (env REDIS_MODE)")
 	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key, without braces (env REDIS_PREFIX)")
@@ -243,6 +258,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "keys of email/SMS challenges, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
 	sealKeys := fs.String("seal-keys", getenv("SEAL_KEYS"), "keys of sealed secrets, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, nothing is sealed or opened (env SEAL_KEYS; prefer the env)")
 	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
+	subjectMax := fs.String("challenge-subject-max-failures", env("CHALLENGE_SUBJECT_MAX_FAILURES", strconv.Itoa(challenge.DefaultSubjectMaxFailures)), "wrong codes for one subject and purpose within an hour, over all its challenges, before the subject is locked (env CHALLENGE_SUBJECT_MAX_FAILURES)")
+	minDigits := fs.String("challenge-min-digits", env("CHALLENGE_MIN_DIGITS", strconv.Itoa(challenge.DefaultMinDigits)), "fewest digits a challenge may have, from 4 (env CHALLENGE_MIN_DIGITS)")
+	recoveryKeys := fs.String("recovery-keys", getenv("RECOVERY_KEYS"), "keys of recovery code hashes, comma-separated ID:KEY, KEY 32 bytes in base64: the first hashes, all check; default: derived from GUARD_KEY when set (env RECOVERY_KEYS; prefer the env)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", getenv("PPROF_ADDR"), "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; off when empty (env PPROF_ADDR)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(os.Stdout)
@@ -277,11 +295,25 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	default:
 		return cfg, fmt.Errorf("guard must be on or off, not %q", *guardMode)
 	}
-	if cfg.guardCapacity, err = strconv.Atoi(*capacity); err != nil || cfg.guardCapacity < 1 {
-		return cfg, fmt.Errorf("guard capacity must be a positive integer")
+	if *capacity != "" {
+		if cfg.guardCapacity, err = strconv.Atoi(*capacity); err != nil || cfg.guardCapacity < 1 {
+			return cfg, fmt.Errorf("guard capacity must be a positive integer")
+		}
+		cfg.capacityFrom = "GUARD_CAPACITY"
+	} else {
+		cfg.guardCapacity, cfg.capacityFrom = defaultCapacity(memoryLimit(getenv))
+	}
+	if cfg.keyShare, err = strconv.ParseFloat(*keyShare, 64); err != nil || !(cfg.keyShare > 0 && cfg.keyShare <= 1) {
+		return cfg, fmt.Errorf("guard key share must be a fraction above 0 and at most 1, such as 0.5")
 	}
 	if cfg.maxFailures, err = strconv.Atoi(*maxFailures); err != nil || cfg.maxFailures < 1 {
 		return cfg, fmt.Errorf("max failures must be a positive integer")
+	}
+	cfg.secretMax = guard.SecretCeilingFactor * cfg.maxFailures
+	if *secretMax != "" {
+		if cfg.secretMax, err = strconv.Atoi(*secretMax); err != nil || cfg.secretMax < cfg.maxFailures {
+			return cfg, fmt.Errorf("secret max failures must be an integer at least MAX_FAILURES (%d)", cfg.maxFailures)
+		}
 	}
 	if cfg.failureWindow, err = time.ParseDuration(*window); err != nil || cfg.failureWindow < time.Second {
 		return cfg, fmt.Errorf("failure window must be a duration of at least 1s, such as 5m")
@@ -305,6 +337,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.challengeMaxAttempts, err = strconv.Atoi(*challengeAttempts); err != nil || cfg.challengeMaxAttempts < 1 {
 		return cfg, errors.New("challenge max attempts must be a positive integer")
 	}
+	if cfg.challengeSubjectMax, err = strconv.Atoi(*subjectMax); err != nil || cfg.challengeSubjectMax < 1 {
+		return cfg, errors.New("challenge subject max failures must be a positive integer")
+	}
+	if cfg.challengeMinDigits, err = strconv.Atoi(*minDigits); err != nil || cfg.challengeMinDigits < challenge.MinDigits || cfg.challengeMinDigits > challenge.MaxDigits {
+		return cfg, fmt.Errorf("challenge min digits must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)
+	}
+	if cfg.recoveryKeys, err = seal.ParseKeys("RECOVERY_KEYS", *recoveryKeys); err != nil {
+		return cfg, err
+	}
+	if len(cfg.recoveryKeys) == 0 && cfg.guardKeySet {
+		cfg.recoveryKeys = []seal.Key{guardRecoveryKey(cfg.guardKey)}
+	}
 	if cfg.challengeKeys, err = seal.ParseKeys("CHALLENGE_KEYS", *challengeKeys); err != nil {
 		return cfg, err
 	}
@@ -313,6 +357,42 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	cfg.otlpEndpoint = cmp.Or(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
 	return cfg, nil
+}
+
+// guardRecoveryKey is the recovery hash key derived from GUARD_KEY, apart
+// from the fingerprints' own use of it; its ID is "g" and 8 hex digits of
+// its SHA-256, so a changed GUARD_KEY gives hashes a clear "unknown key"
+// answer rather than a silent mismatch.
+func guardRecoveryKey(guardKey []byte) seal.Key {
+	mac := hmac.New(sha256.New, guardKey)
+	mac.Write([]byte("recovery code hashes"))
+	secret := mac.Sum(nil)
+	sum := sha256.Sum256(secret)
+	return seal.Key{ID: "g" + hex.EncodeToString(sum[:4]), Secret: secret}
+}
+
+// memoryLimit is the process's memory limit: GOMEMLIMIT when set, else the
+// cgroup's (a container's), else 0.
+func memoryLimit(getenv func(string) string) uint64 {
+	if getenv("GOMEMLIMIT") != "" {
+		if limit := debug.SetMemoryLimit(-1); limit > 0 && limit < math.MaxInt64 {
+			return uint64(limit)
+		}
+	}
+	if limit, err := memlimit.FromCgroup(); err == nil && limit > 0 && limit < 1<<62 {
+		return limit
+	}
+	return 0
+}
+
+// defaultCapacity sizes the memory store to half of limit, so the store
+// refuses before the process is killed for its memory, and says where
+// the figure came from.
+func defaultCapacity(limit uint64) (int, string) {
+	if limit == 0 {
+		return guard.DefaultCapacity, "default"
+	}
+	return max(int(limit/2/guard.RecordBytes), 1000), "memory limit"
 }
 
 // readAPIKeys gathers the keys from the list and the file.
@@ -347,7 +427,7 @@ func newStore(cfg config, log *slog.Logger) (guard.Store, func(), error) {
 		return nil, func() {}, nil
 	case cfg.redisURL == "":
 		log.Info("guard on", "store", "memory", "capacity", cfg.guardCapacity)
-		return guard.NewMemory(time.Now, cfg.guardCapacity), func() {}, nil
+		return guard.NewMemory(cfg.guardCapacity), func() {}, nil
 	}
 	client, addrs, err := newRedisClient(cfg.redisMode, cfg.redisURL)
 	if err != nil {
@@ -356,6 +436,11 @@ func newStore(cfg config, log *slog.Logger) (guard.Store, func(), error) {
 	store := guard.NewRedis(client, cfg.redisPrefix)
 	log.Info("guard on", "store", "redis", "redis_mode", cfg.redisMode, "redis_addrs", addrs, "prefix", cfg.redisPrefix)
 	checkEviction(store, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := store.Ping(ctx); errors.Is(err, guard.ErrClusterNode) {
+		log.Error("REDIS_URL names a node of a Redis Cluster, which answers most keys elsewhere: set REDIS_MODE=cluster; /readyz answers 503 until then")
+	}
 	return store, func() { client.Close() }, nil
 }
 
@@ -422,6 +507,16 @@ func checkEviction(store *guard.Redis, log *slog.Logger) {
 	for _, p := range policies {
 		if p != "noeviction" {
 			log.Warn("Redis's maxmemory-policy lets it evict the guard's records (a used code accepted again, a lock lifted); set maxmemory-policy noeviction", "maxmemory_policy", p)
+			break
+		}
+	}
+	limits, err := store.MaxMemories(ctx)
+	if err != nil {
+		return
+	}
+	for _, l := range limits {
+		if l == "0" {
+			log.Warn("Redis has no maxmemory: a flood of guard records grows it until its host kills it; set maxmemory (with maxmemory-policy noeviction) so it refuses instead")
 			return
 		}
 	}
@@ -490,19 +585,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 	handler, err := handlers.New(handlers.Config{
-		Now:                  time.Now,
-		Random:               rand.Reader,
-		Log:                  log,
-		Store:                store,
-		GuardKey:             cfg.guardKey,
-		MaxFailures:          cfg.maxFailures,
-		FailureWindow:        cfg.failureWindow,
-		ChallengeKeys:        cfg.challengeKeys,
-		SealKeys:             cfg.sealKeys,
-		ChallengeMaxAttempts: cfg.challengeMaxAttempts,
-		APIKeys:              cfg.apiKeys,
-		Tracing:              tracing,
-		Version:              version,
+		Now:                         time.Now,
+		Random:                      rand.Reader,
+		Log:                         log,
+		Store:                       store,
+		GuardKey:                    cfg.guardKey,
+		MaxFailures:                 cfg.maxFailures,
+		FailureWindow:               cfg.failureWindow,
+		SecretMaxFailures:           cfg.secretMax,
+		KeyShare:                    max(int(cfg.keyShare*float64(cfg.guardCapacity)), 1),
+		RecoveryKeys:                cfg.recoveryKeys,
+		ChallengeKeys:               cfg.challengeKeys,
+		SealKeys:                    cfg.sealKeys,
+		ChallengeMaxAttempts:        cfg.challengeMaxAttempts,
+		ChallengeSubjectMaxFailures: cfg.challengeSubjectMax,
+		ChallengeMinDigits:          cfg.challengeMinDigits,
+		APIKeys:                     cfg.apiKeys,
+		Tracing:                     tracing,
+		Version:                     version,
 	})
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@ package challenge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -26,10 +28,24 @@ import (
 // Bounds and defaults of a challenge.
 const (
 	MinDigits, MaxDigits, DefaultDigits = 4, 10, 6
-	MinTTL, MaxTTL, DefaultTTL          = 30 * time.Second, 900 * time.Second, 600 * time.Second
-	MaxSubjectLen                       = 320
-	MaxPurposeLen                       = 64
-	DefaultMaxAttempts                  = 5
+	// DefaultMinDigits is the fewest digits a challenge may have unless
+	// Options.MinDigits lowers it: 4 digits fall to a few thousand
+	// re-issues, even with every limit below.
+	DefaultMinDigits           = 6
+	MinTTL, MaxTTL, DefaultTTL = 30 * time.Second, 900 * time.Second, 600 * time.Second
+	MaxSubjectLen              = 320
+	MaxPurposeLen              = 64
+	DefaultMaxAttempts         = 5
+	// DefaultSubjectMaxFailures wrong codes for one subject and purpose,
+	// across all its challenges, within DefaultSubjectWindow lock the
+	// subject; each lock within a day doubles the last.
+	DefaultSubjectMaxFailures = 10
+	DefaultSubjectWindow      = time.Hour
+	DefaultMaxLock            = 24 * time.Hour
+	// ClockMargin is how long a challenge's records outlive its expiry,
+	// so an instance whose clock runs behind the one that recorded a use
+	// still finds the record while it takes the challenge for live.
+	ClockMargin = 5 * time.Minute
 )
 
 // Errors returned by this package.
@@ -57,24 +73,68 @@ const Label = "c1"
 
 // Service issues and checks challenges.
 type Service struct {
-	ring  *seal.Ring
-	store guard.Store
-	now   func() time.Time
-	rand  io.Reader
-	// MaxAttempts wrong codes kill a challenge.
-	MaxAttempts int
+	ring      *seal.Ring
+	store     guard.Store
+	now       func() time.Time
+	rand      io.Reader
+	fpKey     []byte
+	attempts  int
+	subject   guard.Limit
+	minDigits int
 }
 
-// New returns a Service sealing with keys[0] and opening with any of keys,
-// so keys can rotate without breaking challenges in flight. store records
-// uses and failures; it may be nil, and then Verify answers ErrNoStore.
-func New(keys []seal.Key, store guard.Store, now func() time.Time, random io.Reader) (*Service, error) {
-	ring, err := seal.NewRing(Label, keys)
+// Options configure a Service; zero fields take their defaults, except
+// Keys, Now and Random, which are required.
+type Options struct {
+	// Keys seal challenges: the first seals, all open, so keys can rotate
+	// without breaking challenges in flight.
+	Keys []seal.Key
+	// Store records uses and failures; nil makes Verify answer ErrNoStore.
+	Store  guard.Store
+	Now    func() time.Time
+	Random io.Reader
+	// FingerprintKey keys the names of subjects in Store (the guard's
+	// key), so the store holds no address a reader could confirm.
+	FingerprintKey []byte
+	// MaxAttempts wrong codes kill a challenge.
+	MaxAttempts int
+	// SubjectMaxFailures wrong codes within SubjectWindow, over every
+	// challenge of one subject and purpose, lock the subject; each lock
+	// within a day doubles the last, up to MaxLock.
+	SubjectMaxFailures int
+	SubjectWindow      time.Duration
+	MaxLock            time.Duration
+	// MinDigits is the fewest digits Issue takes, from MinDigits up
+	// (DefaultMinDigits by default).
+	MinDigits int
+}
+
+// New returns the Service o describes.
+func New(o Options) (*Service, error) {
+	if o.Now == nil || o.Random == nil {
+		return nil, errors.New("challenge: Now and Random are required")
+	}
+	ring, err := seal.NewRing(Label, o.Keys)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{ring: ring, store: store, now: now, rand: random, MaxAttempts: DefaultMaxAttempts}, nil
+	s := &Service{ring: ring, store: o.Store, now: o.Now, rand: o.Random, fpKey: o.FingerprintKey,
+		attempts: cmp.Or(max(o.MaxAttempts, 0), DefaultMaxAttempts),
+		subject: guard.Limit{
+			Max:     cmp.Or(max(o.SubjectMaxFailures, 0), DefaultSubjectMaxFailures),
+			Window:  cmp.Or(max(o.SubjectWindow, 0), DefaultSubjectWindow),
+			MaxLock: cmp.Or(max(o.MaxLock, 0), DefaultMaxLock),
+		},
+		minDigits: cmp.Or(max(o.MinDigits, 0), DefaultMinDigits),
+	}
+	if s.minDigits < MinDigits || s.minDigits > MaxDigits {
+		return nil, fmt.Errorf("challenge: min digits must be from %d to %d", MinDigits, MaxDigits)
+	}
+	return s, nil
 }
+
+// MinDigitsAllowed is the fewest digits Issue takes.
+func (s *Service) MinDigitsAllowed() int { return s.minDigits }
 
 // Request asks for a new challenge.
 type Request struct {
@@ -121,7 +181,7 @@ func (s *Service) Issue(r Request) (Issued, error) {
 		return Issued{}, ErrInvalidSubject
 	case len(r.Purpose) > MaxPurposeLen:
 		return Issued{}, ErrInvalidPurpose
-	case r.Digits < MinDigits || r.Digits > MaxDigits:
+	case r.Digits < s.minDigits || r.Digits > MaxDigits:
 		return Issued{}, ErrInvalidDigits
 	case r.TTL < MinTTL || r.TTL > MaxTTL:
 		return Issued{}, ErrInvalidTTL
@@ -181,45 +241,76 @@ type Check struct {
 	Numeric bool
 	Subject string
 	Purpose string
+	// Owner is the API key the check came with, whose share of the store
+	// bounds the records it creates (guard.OwnerShare).
+	Owner string
 }
 
-// Verify checks c and records its outcome: it returns "" when the code is
-// right, or why not. A challenge verifies once; after MaxAttempts wrong
-// codes it is dead, whatever follows. Codes are compared in constant time.
-func (s *Service) Verify(ctx context.Context, c Check) (guard.Reason, error) {
+// Result is the outcome of a check.
+type Result struct {
+	Reason guard.Reason // "" when the code is right
+	// RetryAfter, with TooManyAttempts, is how long the subject's lock
+	// still runs; 0 when it is the challenge that is dead.
+	RetryAfter time.Duration
+}
+
+// Verify checks c and records its outcome. A challenge verifies once;
+// after MaxAttempts wrong codes it is dead, whatever follows; and past
+// SubjectMaxFailures wrong codes over all its challenges a subject gets
+// TooManyAttempts on every challenge, its right code included, until the
+// lock passes. Codes are compared in constant time.
+func (s *Service) Verify(ctx context.Context, c Check) (Result, error) {
 	if s.store == nil {
-		return "", ErrNoStore
+		return Result{}, ErrNoStore
 	}
 	p, ok := s.open(c.Challenge)
 	if !ok {
-		return InvalidChallenge, nil
+		return Result{Reason: InvalidChallenge}, nil
 	}
 	want := binding(c.Subject, c.Purpose)
 	if subtle.ConstantTimeCompare(want[:], p.binding[:]) != 1 {
-		return WrongSubject, nil
+		return Result{Reason: WrongSubject}, nil
 	}
 	now := s.now()
 	left := time.Unix(p.expiresAt, 0).Sub(now)
 	if left <= 0 {
-		return Expired, nil
+		return Result{Reason: Expired}, nil
 	}
-	left = max(left, time.Second) // stores count in milliseconds at least
 	code := bytes.ReplaceAll([]byte(c.Code), []byte(" "), nil)
 	if c.Numeric && len(code) < len(p.code) {
 		code = append(bytes.Repeat([]byte("0"), len(p.code)-len(code)), code...)
 	}
 	matched := subtle.ConstantTimeCompare(code, p.code) == 1
-	reason, err := guard.Record(ctx, s.store, guard.Use{
-		ID:      "chal:" + base64.RawURLEncoding.EncodeToString(p.id[:]),
+	// The challenge's record and its subject's share the subject's tag,
+	// so one atomic step counts a failure against both.
+	life := left + ClockMargin
+	reason, err := guard.Apply(ctx, s.store, guard.Op{
+		Now: now,
+		Tag: "cs:" + s.subjectName(want),
+		Records: []guard.Record{
+			{Key: "c:" + base64.RawURLEncoding.EncodeToString(p.id[:]), Limit: guard.Limit{Max: s.attempts, Window: life}},
+			{Key: "s", Limit: s.subject},
+		},
+		Owner:   c.Owner,
 		Matched: matched,
-		Step:    1,
-		TTL:     left,
-		Limit:   s.MaxAttempts,
-		Window:  left,
+		Use:     guard.Use{Name: "c", Step: 1, TTL: life},
 	})
 	var throttled *guard.ThrottledError
 	if errors.As(err, &throttled) {
-		return TooManyAttempts, nil
+		r := Result{Reason: TooManyAttempts}
+		if throttled.Record == 1 {
+			r.RetryAfter = throttled.RetryAfter
+		}
+		return r, nil
 	}
-	return reason, err
+	return Result{Reason: reason}, err
+}
+
+// subjectName names a subject and purpose in the store: an HMAC under
+// the fingerprint key of their binding.
+func (s *Service) subjectName(binding [32]byte) string {
+	mac := hmac.New(sha256.New, s.fpKey)
+	mac.Write([]byte("subject\x00"))
+	mac.Write(binding[:])
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }

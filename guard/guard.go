@@ -34,46 +34,28 @@ type FullError struct {
 
 func (e *FullError) Error() string { return "guard store full" }
 
-// ThrottledError means the secret failed too often; no answer about the
-// code is given until RetryAfter has passed.
+// ThrottledError means a record failed too often; no answer about the
+// code is given until RetryAfter has passed. Locks counts the locks of
+// that record within a day when this attempt began one (0 otherwise).
 type ThrottledError struct {
 	RetryAfter time.Duration
+	Record     int // which record of the op is locked: 0 the secret's, 1 the client's
+	Locks      int
 }
 
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed attempts; retry after %v", e.RetryAfter)
 }
 
-// Store keeps the guard's state. Each method is atomic, across goroutines
-// and, for shared stores, across instances.
-type Store interface {
-	// Fail counts a failed attempt under key. The first failure opens a
-	// window of the given length; Fail returns the failures counted in the
-	// window so far, this one included, and how long the window still runs.
-	Fail(ctx context.Context, key string, window time.Duration) (failures int, left time.Duration, err error)
-	// Claim records c.Step as used under c.Key, unless c.FailKey holds
-	// c.Limit failures or more (Locked, with how long the lock still runs)
-	// or c.Key already holds a step at or after c.Step (Replayed).
-	Claim(ctx context.Context, c Claim) (Verdict, error)
-	// Ping reports whether the store can be reached.
-	Ping(ctx context.Context) error
+// ShareError means the caller (an API key) holds as many records as its
+// share of the store allows, and this attempt would need one more. Right
+// and wrong codes are refused alike; other callers are not affected.
+type ShareError struct {
+	Owner      string
+	RetryAfter time.Duration
 }
 
-// Claim asks a Store to record one use.
-type Claim struct {
-	Key     string
-	Step    uint64
-	TTL     time.Duration // how long the record must outlive now
-	FailKey string
-	Limit   int
-}
-
-// Verdict is a Store's answer to a Claim.
-type Verdict struct {
-	Claimed bool
-	// Locked is how long the lock on FailKey still runs, when it is in force.
-	Locked time.Duration
-}
+func (e *ShareError) Error() string { return "caller's share of the guard store is used up" }
 
 // Reason says why a code is not valid.
 type Reason string
@@ -92,27 +74,92 @@ type Result struct {
 	Reason Reason // empty when Valid
 }
 
-// Verifier checks codes against a Store. With a nil Store the guard is off:
-// codes may be reused and guessed without limit, and only AfterStep
-// protects against replay. Set its fields before the first Verify and do
-// not change them after.
-type Verifier struct {
+// Defaults of Options.
+const (
+	DefaultMaxFailures   = 5
+	DefaultFailureWindow = 5 * time.Minute
+	DefaultMaxLock       = 24 * time.Hour
+	// SecretCeilingFactor sets the default ceiling over all clients of a
+	// secret: this many times MaxFailures.
+	SecretCeilingFactor = 4
+)
+
+// MaxClientLen bounds the client an attempt names.
+const MaxClientLen = 128
+
+// Options configure a Verifier; zero fields take their defaults.
+type Options struct {
+	// Store keeps the records; nil turns the guard off: codes may be
+	// reused and guessed without limit, and only AfterStep protects
+	// against replay.
 	Store Store
 	// Key keys the fingerprints; instances sharing a Store must share it.
 	Key []byte
-	// MaxFailures failures inside FailureWindow lock a secret until the
-	// window passes.
+	// MaxFailures wrong codes within FailureWindow lock a secret, or with
+	// a client named, that client of the secret.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// SecretMaxFailures wrong codes from every client together lock the
+	// secret (SecretCeilingFactor × MaxFailures by default).
+	SecretMaxFailures int
+	// MaxLock caps the escalation: each lock within a day doubles the
+	// last, from FailureWindow up to MaxLock.
+	MaxLock time.Duration
+}
 
-	// macs keeps HMAC-SHA256 hashes under Key for reuse: crypto/hmac's
+// Verifier checks codes against a Store.
+type Verifier struct {
+	store   Store
+	key     []byte
+	secret  Limit // of a secret verified without a client
+	ceiling Limit // of a secret over all its clients
+	client  Limit // of one client of a secret
+
+	// macs keeps HMAC-SHA256 hashes under key for reuse: crypto/hmac's
 	// Reset restores the keyed state it saved, so the key is not hashed
 	// into its pads again on every verification.
 	macs sync.Pool
 }
 
+// New returns a Verifier with o's zero fields filled by their defaults.
+func New(o Options) *Verifier {
+	if o.MaxFailures < 1 {
+		o.MaxFailures = DefaultMaxFailures
+	}
+	if o.FailureWindow <= 0 {
+		o.FailureWindow = DefaultFailureWindow
+	}
+	if o.SecretMaxFailures < 1 {
+		o.SecretMaxFailures = SecretCeilingFactor * o.MaxFailures
+	}
+	if o.MaxLock <= 0 {
+		o.MaxLock = DefaultMaxLock
+	}
+	lim := func(n int) Limit { return Limit{Max: n, Window: o.FailureWindow, MaxLock: o.MaxLock} }
+	return &Verifier{
+		store: o.Store, key: o.Key,
+		secret: lim(o.MaxFailures), ceiling: lim(o.SecretMaxFailures), client: lim(o.MaxFailures),
+	}
+}
+
+// On reports whether the guard keeps records.
+func (v *Verifier) On() bool { return v.store != nil }
+
+// Caller is who makes an attempt.
+type Caller struct {
+	// Owner names the API key the attempt came with: its records count
+	// against its share of the store. "" without keys.
+	Owner string
+	// Client is the end user's address or device as the caller knows it,
+	// at most MaxClientLen bytes: failures then lock that client of the
+	// secret, and the secret only past its ceiling over all clients. ""
+	// counts failures against the secret alone.
+	Client string
+}
+
 // Attempt is one verification.
 type Attempt struct {
+	Caller
 	Secret []byte // decoded, for the fingerprint
 	Key    *otp.Key
 	Token  string
@@ -132,7 +179,7 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 	if err == nil && match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
 		return Result{Reason: Stale}, nil
 	}
-	return v.record(ctx, kindTOTP, a.Secret, a.Key.Params, match, err, useTTL(match.Step, a.Key.Params, a.Now))
+	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotTOTP, Name: useName(kindTOTP, a.Key.Params), Step: match.Step, TTL: useTTL(match.Step, a.Key.Params, a.Now)}, match, err)
 }
 
 // HOTPUsedTTL is how long an accepted HOTP counter is remembered. The
@@ -145,12 +192,14 @@ const HOTPUsedTTL = time.Hour
 // Counter to Counter+LookAhead, or, with Token2, a resynchronisation that
 // looks for the two codes in a row.
 type CounterAttempt struct {
+	Caller
 	Secret    []byte // decoded, for the fingerprint
 	Key       *otp.Key
 	Token     string
 	Token2    string // set for a resynchronisation
 	Counter   uint64
 	LookAhead int
+	Now       time.Time
 }
 
 // VerifyCounter checks a.Token against HOTP counters, or with a.Token2
@@ -168,44 +217,70 @@ func (v *Verifier) VerifyCounter(ctx context.Context, a CounterAttempt) (Result,
 	} else {
 		match, err = a.Key.VerifyCounter(a.Token, a.Counter, a.LookAhead)
 	}
-	return v.record(ctx, kindHOTP, a.Secret, a.Key.Params, match, err, HOTPUsedTTL)
+	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotHOTP, Name: useName(kindHOTP, a.Key.Params), Step: match.Step, TTL: HOTPUsedTTL}, match, err)
 }
 
 // record turns a match into a Result, recording it in the store when
 // the guard is on.
-func (v *Verifier) record(ctx context.Context, kind byte, secret []byte, p otp.Params, match otp.Match, err error, ttl time.Duration) (Result, error) {
+func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret []byte, use Use, match otp.Match, err error) (Result, error) {
 	if errors.Is(err, otp.ErrMalformedToken) {
 		return Result{Reason: Malformed}, nil
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	if v.Store == nil {
+	if v.store == nil {
 		if !match.Valid {
 			return Result{Reason: Mismatch}, nil
 		}
 		return Result{Match: match}, nil
 	}
-	// One HMAC names the secret; its uses are named inside that name by
-	// what differs between them, which is no secret: a TOTP step of one
-	// set of parameters, an HOTP counter of another, never collide.
-	reason, err := Record(ctx, v.Store, Use{
-		ID:      useName(kind, p),
-		FailID:  v.fingerprint(secret),
-		Matched: match.Valid,
-		Step:    match.Step,
-		TTL:     ttl,
-		Limit:   v.MaxFailures,
-		Window:  v.FailureWindow,
-	})
+	// One HMAC names the secret, and tags every record of it; its uses
+	// are told apart inside the record by what differs between them,
+	// which is no secret: a TOTP step of one set of parameters, an HOTP
+	// counter of another, never collide.
+	fp := v.fingerprint(nil, secret)
+	op := Op{Now: now, Tag: "s:" + fp, Owner: who.Owner, Matched: match.Valid, Use: use}
+	if who.Client == "" {
+		op.Records = []Record{{Key: "", Limit: v.secret}}
+	} else {
+		op.Records = []Record{{Key: "", Limit: v.ceiling}, {Key: "c:" + v.fingerprint([]byte("client\x00"), []byte(who.Client)), Limit: v.client}}
+	}
+	reason, err := Apply(ctx, v.store, op)
 	if err != nil || reason != "" {
 		return Result{Reason: reason}, err
 	}
 	return Result{Match: match}, nil
 }
 
-// What a use counts: TOTP steps or HOTP counters. Failures of both count
-// towards the one lock of the secret.
+// OwnerShare returns store with every op's owner held to at most max live
+// records (past it, ops that need a new record are refused with a
+// *ShareError), so no caller can fill the store for the others. max < 1
+// returns store as it is.
+func OwnerShare(store Store, max int) Store {
+	if store == nil || max < 1 {
+		return store
+	}
+	return shared{store, max}
+}
+
+type shared struct {
+	Store
+	max int
+}
+
+func (s shared) Apply(ctx context.Context, op Op) (Outcome, error) {
+	op.OwnerMax = s.max
+	return s.Store.Apply(ctx, op)
+}
+
+// Slots of a secret's record: its TOTP steps and its HOTP counters.
+const (
+	slotTOTP = 0
+	slotHOTP = 1
+)
+
+// What a use counts: TOTP steps or HOTP counters.
 const (
 	kindTOTP byte = 't'
 	kindHOTP byte = 'h'
@@ -217,50 +292,30 @@ func useName(kind byte, p otp.Params) string {
 	return fmt.Sprintf("%c:%s:%d:%d:%s", kind, p.Algorithm, p.Period, p.Digits, p.Encoder)
 }
 
-// Use is one attempt whose match is already known, for Record.
-type Use struct {
-	ID      string // names what is guarded: a fingerprint, a challenge
-	FailID  string // names what failures count against; ID when empty
-	Matched bool
-	Step    uint64        // the matched step; a later use of it or of any before it is Replayed
-	TTL     time.Duration // how long the use must be remembered
-	Limit   int           // failures inside Window that lock ID
-	Window  time.Duration
-}
-
-// Record stores the outcome of u in store, atomically, and returns why it
-// is not valid ("" when it is). A wrong attempt counts as a failure before
-// it is answered, and a right one is refused while ID is locked, so
-// concurrent guesses cannot exceed the limit. Over the limit it returns a
-// *ThrottledError; when the store is full, a *FullError; when it fails,
-// ErrUnavailable.
-func Record(ctx context.Context, store Store, u Use) (Reason, error) {
-	// Both keys carry what failures count against as their hash tag, so a
-	// Redis Cluster keeps them in one slot, where one script can read both.
-	failKey, usedKey := "fail:{"+u.ID+"}", "used:{"+u.ID+"}"
-	if u.FailID != "" {
-		failKey, usedKey = "fail:{"+u.FailID+"}", "used:{"+u.FailID+"}"+u.ID
-	}
-	if !u.Matched {
-		failures, left, err := store.Fail(ctx, failKey, u.Window)
-		if err != nil {
-			return "", storeError(err)
-		}
-		if failures > u.Limit {
-			return "", &ThrottledError{RetryAfter: left}
-		}
-		return Mismatch, nil
-	}
-	verdict, err := store.Claim(ctx, Claim{Key: usedKey, Step: u.Step, TTL: u.TTL, FailKey: failKey, Limit: u.Limit})
-	switch {
-	case err != nil:
+// Apply applies op to store and returns why the attempt is not valid (""
+// when it is). A wrong attempt counts as a failure before it is answered,
+// and a right one is refused while a record is locked, so concurrent
+// guesses cannot exceed the limit. A lock is a *ThrottledError; an owner
+// past its share a *ShareError; a full store a *FullError; a store that
+// fails ErrUnavailable. All of them fail closed.
+func Apply(ctx context.Context, store Store, op Op) (Reason, error) {
+	out, err := store.Apply(ctx, op)
+	if err != nil {
 		return "", storeError(err)
-	case verdict.Locked > 0:
-		return "", &ThrottledError{RetryAfter: verdict.Locked}
-	case !verdict.Claimed:
-		return Replayed, nil
 	}
-	return "", nil
+	switch out.Verdict {
+	case Accepted:
+		return "", nil
+	case Failed:
+		return Mismatch, nil
+	case Reused:
+		return Replayed, nil
+	case Locked:
+		return "", &ThrottledError{RetryAfter: out.RetryAfter, Record: out.LockedRecord}
+	case OverShare:
+		return "", &ShareError{Owner: op.Owner, RetryAfter: out.RetryAfter}
+	}
+	return "", fmt.Errorf("%w: unknown result %d", ErrUnavailable, out.Verdict)
 }
 
 // storeError is what a store's error means to a caller: a full store as
@@ -274,33 +329,37 @@ func storeError(err error) error {
 }
 
 // useTTL keeps a used step until no verification could accept it again:
-// until it leaves the widest window any request may ask for.
+// until it ends, and then as far as a window reaches back.
 func useTTL(step uint64, p otp.Params, now time.Time) time.Duration {
-	until := time.Unix(int64(step+otp.MaxSkew+1)*int64(p.Period), 0)
-	return until.Sub(now)
+	period := time.Duration(p.Period) * time.Second
+	end := time.Unix(int64(step+1)*int64(p.Period), 0)
+	return end.Add(max(period, otp.MaxPastReach)).Sub(now)
 }
 
-// fingerprint names a secret without revealing it: HMAC-SHA256 under the
-// deployment's key over the secret bytes. Two encodings of one secret are
-// one fingerprint, and so are its uses under any parameters, so failures
-// lock the secret whatever parameters the guesses came with.
-func (v *Verifier) fingerprint(secret []byte) string {
+// fingerprint names a value without revealing it: HMAC-SHA256 under the
+// deployment's key over domain and the value. A secret's domain is empty,
+// so two encodings of one secret are one fingerprint, and so are its uses
+// under any parameters: failures lock the secret whatever parameters the
+// guesses came with.
+func (v *Verifier) fingerprint(domain, value []byte) string {
 	mac, ok := v.macs.Get().(hash.Hash)
 	if !ok {
-		mac = hmac.New(sha256.New, v.Key)
+		mac = hmac.New(sha256.New, v.key)
 	}
 	defer v.macs.Put(mac)
 	mac.Reset()
-	mac.Write(secret)
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	mac.Write(domain)
+	mac.Write(value)
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
 }
 
 // Ready reports whether the guard can record uses: always, when it is off.
 func (v *Verifier) Ready(ctx context.Context) error {
-	if v.Store == nil {
+	if v.store == nil {
 		return nil
 	}
-	if err := v.Store.Ping(ctx); err != nil {
+	if err := v.store.Ping(ctx); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil

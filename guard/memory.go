@@ -3,144 +3,341 @@ package guard
 import (
 	"context"
 	"crypto/sha256"
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// DefaultCapacity bounds a Memory store's live records. A flood of wrong
-// codes for distinct secrets makes one failure record per request, kept for
-// the failure window: 12 million records hold one instance's full load
-// (about 40,000 verifications a second on one core here) for the default
-// 5-minute window. A record is 32 bytes in a map that doubles as it grows,
-// 59 to 84 bytes in all (TestMemoryRecordSize): 0.7 to 1 GiB when full,
-// taken only as records arrive. Lower GUARD_CAPACITY to fit a smaller
-// container: past it the store refuses new records, it never forgets.
-const DefaultCapacity = 12_000_000
+// DefaultCapacity bounds a Memory store's live records when neither
+// GUARD_CAPACITY nor a memory limit says otherwise: about 330 MiB when
+// full (RecordBytes each), taken only as records arrive.
+const DefaultCapacity = 2_000_000
 
-// sweepEvery spaces the full sweeps of a full store, so a flood against a
-// full store costs a refusal each, not a scan each.
+// RecordBytes is what one live record of a full Memory store costs at most,
+// map overhead included (TestMemoryRecordSize measures it), for sizing
+// GUARD_CAPACITY: capacity × RecordBytes is the store's memory when full.
+const RecordBytes = 170
+
+// shards splits the store so that no sweep or map rebuild holds a lock
+// that more than 1/256 of the verifications wait on, and so that
+// verifications of different secrets seldom wait on each other.
+const shards = 256
+
+// sweepEvery spaces the full sweeps of a shard of a full store, so a flood
+// against a full store costs a refusal each, not a scan each.
 const sweepEvery = time.Second
 
 // Memory is a Store inside the process: for a single instance. It never
 // drops a live record to make room: it holds at most Capacity records, and
-// when it is full a use or failure that needs a new record is refused with
-// a *FullError (fail closed) until expired records can be reclaimed;
-// existing records keep working.
+// an op that needs a new record in a full store is refused with a
+// *FullError (fail closed) until expired records are reclaimed; existing
+// records keep working.
 type Memory struct {
-	now      func() time.Time
-	capacity int
+	capacity int64
+	total    atomic.Int64 // live records and records reserved for ops in flight
+	refused  atomic.Uint64
+	shards   [shards]memShard
 
-	mu        sync.Mutex
-	entries   map[memKey]memEntry
-	deleted   int   // deletions since entries was made: a Go map keeps their room
-	nextSweep int64 // unix nanoseconds; a full store sweeps again no sooner
-
-	refused atomic.Uint64
+	ownersMu sync.RWMutex
+	owners   map[string]uint16 // owner → index into held; index 0 is ""
+	held     []*atomic.Int64   // records each owner holds
 }
 
-// memKey and memEntry hold no pointers, so the garbage collector never
-// scans the map, however many records it holds.
+type memShard struct {
+	mu        sync.Mutex
+	entries   map[memKey]memRecord
+	deleted   int   // deletions since entries was made: a Go map keeps their room
+	nextSweep int64 // unix milliseconds; a full shard sweeps again no sooner
+}
+
+// memKey and memRecord hold no pointers, so the garbage collector never
+// scans the maps, however many records they hold.
 type memKey [16]byte
 
-type memEntry struct {
-	value   uint64 // a used step, or a failure count
-	expires int64  // unix nanoseconds
+type memRecord struct {
+	expires   int64 // unix milliseconds
+	usedUntil int64
+	counter   counter
+	slots     [2]memSlot
+	owner     uint16
 }
 
-// toMemKey names key by the first 128 bits of its SHA-256: a fixed 16
-// bytes whatever the key. Two keys would share a record only if their
-// hashes agreed on all 128 bits: among 12 million records, a chance of
-// about 1 in 10^24.
-func toMemKey(key string) memKey {
-	sum := sha256.Sum256([]byte(key))
-	return memKey(sum[:16])
+type memSlot struct {
+	name uint64 // FNV-1a of Use.Name
+	step uint64
 }
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns an empty Memory store on the clock now holding at most
-// capacity live records (DefaultCapacity when capacity < 1).
-func NewMemory(now func() time.Time, capacity int) *Memory {
+// NewMemory returns an empty Memory store holding at most capacity live
+// records (DefaultCapacity when capacity < 1).
+func NewMemory(capacity int) *Memory {
 	if capacity < 1 {
 		capacity = DefaultCapacity
 	}
-	return &Memory{now: now, capacity: capacity, entries: make(map[memKey]memEntry)}
+	m := &Memory{capacity: int64(capacity), owners: map[string]uint16{"": 0}, held: []*atomic.Int64{new(atomic.Int64)}}
+	for i := range m.shards {
+		m.shards[i].entries = make(map[memKey]memRecord)
+	}
+	return m
 }
 
 // Len returns the number of records held, expired or not.
 func (m *Memory) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.entries)
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += len(sh.entries)
+		sh.mu.Unlock()
+	}
+	return n
 }
 
 // Capacity is the most records the store holds.
-func (m *Memory) Capacity() int { return m.capacity }
+func (m *Memory) Capacity() int { return int(m.capacity) }
 
-// Refused counts the records refused because the store was full.
+// Refused counts the ops refused because the store was full.
 func (m *Memory) Refused() uint64 { return m.refused.Load() }
 
-// get returns key's live entry; the caller holds mu.
-func (m *Memory) get(key memKey, now int64) (memEntry, bool) {
-	e, ok := m.entries[key]
-	if ok && now >= e.expires {
-		m.remove(key)
-		return memEntry{}, false
+// Held is how many records owner holds.
+func (m *Memory) Held(owner string) int {
+	m.ownersMu.RLock()
+	defer m.ownersMu.RUnlock()
+	i, ok := m.owners[owner]
+	if !ok {
+		return 0
 	}
-	return e, ok
+	return int(m.held[i].Load())
 }
 
-// remove deletes key. The caller holds mu.
-func (m *Memory) remove(key memKey) {
-	delete(m.entries, key)
-	m.deleted++
+// owner returns owner's index, registering it on first sight. Owners are
+// API key names: a handful.
+func (m *Memory) owner(name string) uint16 {
+	m.ownersMu.RLock()
+	i, ok := m.owners[name]
+	m.ownersMu.RUnlock()
+	if ok {
+		return i
+	}
+	m.ownersMu.Lock()
+	defer m.ownersMu.Unlock()
+	if i, ok := m.owners[name]; ok {
+		return i
+	}
+	i = uint16(len(m.held))
+	m.owners[name] = i
+	m.held = append(m.held, new(atomic.Int64))
+	return i
 }
 
-// compact remakes the map once as many deletions as the store's capacity
-// have left their room behind in it: a Go map never gives back the room
-// of deleted entries, so a store that only ever held capacity records
-// could otherwise grow without bound. The caller holds mu.
-func (m *Memory) compact() {
-	if m.deleted < m.capacity {
+func (m *Memory) heldBy(i uint16) *atomic.Int64 {
+	m.ownersMu.RLock()
+	defer m.ownersMu.RUnlock()
+	return m.held[i]
+}
+
+// toMemKey names a record by the first 128 bits of the SHA-256 of its tag
+// and key: two records would share an entry only if their hashes agreed
+// on all 128 bits, a chance of about 1 in 10^24 among millions.
+func toMemKey(tag, key string) memKey {
+	h := sha256.New()
+	h.Write([]byte(tag))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	var sum [sha256.Size]byte
+	return memKey(h.Sum(sum[:0])[:16])
+}
+
+// shardOf is the shard of every record under tag.
+func (m *Memory) shardOf(tag string) *memShard {
+	h := fnv.New32a()
+	h.Write([]byte(tag))
+	return &m.shards[h.Sum32()%shards]
+}
+
+func nameHash(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// Apply implements Store.
+func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
+	now := op.Now.UnixMilli()
+	sh := m.shardOf(op.Tag)
+	var (
+		keys    [2]memKey
+		recs    [2]memRecord
+		present [2]bool
+	)
+	n := min(len(op.Records), 2)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	defer sh.compact(m)
+	missing := 0
+	for i := range n {
+		keys[i] = toMemKey(op.Tag, op.Records[i].Key)
+		recs[i], present[i] = sh.get(m, keys[i], now)
+		if !present[i] {
+			missing++
+		}
+	}
+	var owner uint16
+	if missing > 0 {
+		owner = m.owner(op.Owner)
+		if out, err := m.reserve(sh, owner, op, missing, now); err != nil || out.Verdict != 0 {
+			return out, err
+		}
+	}
+	created := 0
+	defer func() { m.release(owner, missing-created) }()
+
+	out := decide(op, recs[:n], now)
+	if out.Verdict == Locked || out.Verdict == Reused {
+		return out, nil
+	}
+	for i := range n {
+		r := &recs[i]
+		r.expires = max(r.counter.until(now), r.usedUntil)
+		switch {
+		case r.expires > now && present[i]:
+			sh.entries[keys[i]] = *r
+		case r.expires > now:
+			r.owner = owner
+			sh.entries[keys[i]] = *r
+			created++
+		case present[i]:
+			sh.remove(m, keys[i], *r)
+		}
+	}
+	return out, nil
+}
+
+// decide is the one rule every store follows (redis.go's script is the
+// same rule in Lua), over records already read: a lock refuses anything;
+// a wrong code counts a failure on every record with a limit; a right code
+// claims the use unless it was claimed, and ends the escalation of every
+// record.
+func decide(op Op, recs []memRecord, now int64) Outcome {
+	var out Outcome
+	for i := range recs {
+		if left := recs[i].counter.locked(now); left > out.RetryAfter.Milliseconds() {
+			out = Outcome{Verdict: Locked, RetryAfter: time.Duration(left) * time.Millisecond, LockedRecord: i}
+		}
+	}
+	if out.Verdict == Locked {
+		return out
+	}
+	if !op.Matched {
+		out.Verdict = Failed
+		for i := range recs {
+			if locks := recs[i].counter.fail(op.Records[i].Limit, now); locks > int64(out.Locks) {
+				out.Locks, out.LockedRecord = int(locks), i
+			}
+		}
+		return out
+	}
+	if op.Use.TTL > 0 {
+		slot, name := &recs[0].slots[op.Use.Slot&1], nameHash(op.Use.Name)
+		if slot.name == name && slot.step >= op.Use.Step {
+			return Outcome{Verdict: Reused}
+		}
+		slot.name, slot.step = name, op.Use.Step
+		recs[0].usedUntil = max(recs[0].usedUntil, now+op.Use.TTL.Milliseconds())
+	}
+	for i := range recs {
+		recs[i].counter.succeed()
+	}
+	return Outcome{Verdict: Accepted}
+}
+
+// reserve makes room for missing new records of op's owner, or says why
+// there is none: a zero Outcome and nil when there is.
+func (m *Memory) reserve(sh *memShard, owner uint16, op Op, missing int, now int64) (Outcome, error) {
+	held := m.heldBy(owner)
+	if op.Owner != "" && op.OwnerMax > 0 && held.Load()+int64(missing) > int64(op.OwnerMax) {
+		sh.reclaim(m, now)
+		if held.Load()+int64(missing) > int64(op.OwnerMax) {
+			return Outcome{Verdict: OverShare, RetryAfter: time.Minute}, nil
+		}
+	}
+	for {
+		total := m.total.Load()
+		if total+int64(missing) <= m.capacity {
+			if m.total.CompareAndSwap(total, total+int64(missing)) {
+				held.Add(int64(missing))
+				return Outcome{}, nil
+			}
+			continue
+		}
+		// Full: reclaim what has expired in this shard, sweeping it whole
+		// at most once per sweepEvery, and look again once.
+		sh.reclaim(m, now)
+		if now >= sh.nextSweep {
+			sh.sweep(m, now)
+			sh.nextSweep = now + sweepEvery.Milliseconds()
+		}
+		if m.total.Load()+int64(missing) <= m.capacity {
+			continue
+		}
+		m.refused.Add(1)
+		return Outcome{}, &FullError{RetryAfter: time.Duration(max(sh.nextSweep-now, 1)) * time.Millisecond}
+	}
+}
+
+// release gives back n reserved records that were not created.
+func (m *Memory) release(owner uint16, n int) {
+	if n > 0 {
+		m.total.Add(-int64(n))
+		m.heldBy(owner).Add(-int64(n))
+	}
+}
+
+// get returns key's live record; the caller holds mu.
+func (sh *memShard) get(m *Memory, key memKey, now int64) (memRecord, bool) {
+	r, ok := sh.entries[key]
+	if ok && now >= r.expires {
+		sh.remove(m, key, r)
+		return memRecord{}, false
+	}
+	return r, ok
+}
+
+// remove deletes key, whose record is r. The caller holds mu.
+func (sh *memShard) remove(m *Memory, key memKey, r memRecord) {
+	delete(sh.entries, key)
+	m.total.Add(-1)
+	m.heldBy(r.owner).Add(-1)
+	sh.deleted++
+}
+
+// compact remakes the shard's map once as many deletions as its share of
+// the capacity have left their room behind in it: a Go map never gives
+// back the room of deleted entries, so a store that only ever held
+// capacity records could otherwise grow without bound. The caller holds
+// mu; the rebuild costs the shard's records, 1/256 of the store's.
+func (sh *memShard) compact(m *Memory) {
+	if int64(sh.deleted) < max(m.capacity/shards, 64) {
 		return
 	}
-	fresh := make(map[memKey]memEntry, len(m.entries))
-	for k, e := range m.entries {
-		fresh[k] = e
+	fresh := make(map[memKey]memRecord, len(sh.entries))
+	for k, r := range sh.entries {
+		fresh[k] = r
 	}
-	m.entries, m.deleted = fresh, 0
-}
-
-// put stores e under key. A new key in a full store first sweeps out every
-// expired record (at most once per sweepEvery); if the store is still full
-// the record is refused. The caller holds mu.
-func (m *Memory) put(key memKey, e memEntry, now int64) error {
-	defer m.compact()
-	if _, ok := m.entries[key]; !ok {
-		m.reclaim(now)
-		if len(m.entries) >= m.capacity && now >= m.nextSweep {
-			m.sweep(now)
-			m.nextSweep = now + int64(sweepEvery)
-		}
-		if len(m.entries) >= m.capacity {
-			m.refused.Add(1)
-			return &FullError{RetryAfter: time.Duration(m.nextSweep - now)}
-		}
-	}
-	m.entries[key] = e
-	return nil
+	sh.entries, sh.deleted = fresh, 0
 }
 
 // reclaim looks at a few records (map order is random) and deletes the
-// expired ones, so expired records rarely pile up to a full sweep. It never
+// expired ones, so expired records rarely pile up to a sweep. It never
 // deletes a live record. The caller holds mu.
-func (m *Memory) reclaim(now int64) {
+func (sh *memShard) reclaim(m *Memory, now int64) {
 	const samples = 3
 	seen := 0
-	for k, e := range m.entries {
-		if now >= e.expires {
-			m.remove(k)
+	for k, r := range sh.entries {
+		if now >= r.expires {
+			sh.remove(m, k, r)
 		}
 		if seen++; seen == samples {
 			return
@@ -148,48 +345,13 @@ func (m *Memory) reclaim(now int64) {
 	}
 }
 
-// sweep deletes every expired record. The caller holds mu.
-func (m *Memory) sweep(now int64) {
-	for k, e := range m.entries {
-		if now >= e.expires {
-			m.remove(k)
+// sweep deletes every expired record of the shard. The caller holds mu.
+func (sh *memShard) sweep(m *Memory, now int64) {
+	for k, r := range sh.entries {
+		if now >= r.expires {
+			sh.remove(m, k, r)
 		}
 	}
-}
-
-// Fail implements Store.
-func (m *Memory) Fail(_ context.Context, key string, window time.Duration) (int, time.Duration, error) {
-	k := toMemKey(key)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now().UnixNano()
-	e, ok := m.get(k, now)
-	if !ok {
-		e = memEntry{expires: now + int64(window)}
-	}
-	e.value++
-	if err := m.put(k, e, now); err != nil {
-		return 0, 0, err
-	}
-	return int(e.value), time.Duration(e.expires - now), nil
-}
-
-// Claim implements Store.
-func (m *Memory) Claim(_ context.Context, c Claim) (Verdict, error) {
-	key, failKey := toMemKey(c.Key), toMemKey(c.FailKey)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now().UnixNano()
-	if f, ok := m.get(failKey, now); ok && f.value >= uint64(c.Limit) {
-		return Verdict{Locked: time.Duration(f.expires - now)}, nil
-	}
-	if used, ok := m.get(key, now); ok && used.value >= c.Step {
-		return Verdict{}, nil
-	}
-	if err := m.put(key, memEntry{value: c.Step, expires: now + int64(c.TTL)}, now); err != nil {
-		return Verdict{}, err
-	}
-	return Verdict{Claimed: true}, nil
 }
 
 // Ping implements Store; memory is always there.

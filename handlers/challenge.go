@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -91,18 +92,23 @@ func (s *Server) verifyChallenge(c *gin.Context) error {
 	case req.Subject == "":
 		return missing("subject")
 	}
-	reason, err := s.challenges.Verify(c.Request.Context(), challenge.Check{
+	res, err := s.challenges.Verify(c.Request.Context(), challenge.Check{
 		Challenge: req.Challenge,
 		Code:      req.Code.String(),
 		Numeric:   req.Code.IsNumber(),
 		Subject:   req.Subject,
 		Purpose:   req.Purpose,
+		Owner:     keyName(c),
 	})
-	s.metrics.countChallengeVerification(reason, err)
+	s.metrics.countChallengeVerification(res.Reason, err, keyName(c))
 	if err != nil {
 		return err
 	}
-	resp := api.ChallengeVerifyResponse{Valid: reason == "", Reason: string(reason)}
+	if res.RetryAfter > 0 {
+		// The subject is locked: every challenge of it waits this long.
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(res.RetryAfter)))
+	}
+	resp := api.ChallengeVerifyResponse{Valid: res.Reason == "", Reason: string(res.Reason)}
 	if resp.Valid {
 		resp.Subject, resp.Purpose = req.Subject, req.Purpose
 	}
@@ -137,7 +143,7 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 	if req.Count != nil {
 		count = *req.Count
 	}
-	codes, hashes, err := recovery.Generate(s.random, count)
+	codes, hashes, err := s.recovery.Generate(s.random, count)
 	if err != nil {
 		return err
 	}
@@ -173,8 +179,8 @@ func (s *Server) verifyRecoveryCode(c *gin.Context) error {
 	if req.Code == "" {
 		return missing("code")
 	}
-	res, err := s.recovery.Verify(c.Request.Context(), req.Code, req.Hashes)
-	s.metrics.countRecoveryVerification(res.Reason, err)
+	res, err := s.recovery.Verify(c.Request.Context(), keyName(c), req.Code, req.Hashes)
+	s.metrics.countRecoveryVerification(res.Reason, err, keyName(c))
 	if err != nil {
 		return err
 	}

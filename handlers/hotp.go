@@ -93,7 +93,7 @@ func (s *Server) hotpVerify(c *gin.Context) error {
 	if req.LookAhead != nil {
 		lookAhead = *req.LookAhead
 	}
-	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, api.Token{})
+	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, api.Token{}, req.Client)
 }
 
 // hotpResync answers POST /hotp/resync.
@@ -128,12 +128,16 @@ func (s *Server) hotpResync(c *gin.Context) error {
 	if req.LookAhead != nil {
 		lookAhead = *req.LookAhead
 	}
-	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, req.Token2)
+	return s.verifyCounter(c, req.HOTPOptions, req.Secret, req.Counter, lookAhead, req.Token, req.Token2, req.Client)
 }
+
+// maxLightCost is the most work a verification may do without waiting
+// for a slot: 100 times the cheapest (otp.Key.Cost).
+const maxLightCost = 100 * otp.CheapestCost
 
 // verifyCounter checks token (and token2, for a resync) through the guard
 // and answers.
-func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token) error {
+func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token, client string) error {
 	raw, key, err := newHOTPKey(o, secret, counter)
 	if err != nil {
 		return err
@@ -141,7 +145,24 @@ func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string,
 	if token.IsZero() {
 		return missing("token")
 	}
+	who, err := caller(c, client)
+	if err != nil {
+		return err
+	}
+	// A wide window over a long key costs thousands of HMACs: such
+	// verifications wait for a slot, as QR codes do, so a few of them
+	// cannot starve every other verification of CPU.
+	if key.Cost(lookAhead+2) > maxLightCost {
+		select {
+		case s.heavySlots <- struct{}{}:
+			defer func() { <-s.heavySlots }()
+		default:
+			return errBusy
+		}
+	}
 	res, err := s.verifier.VerifyCounter(c.Request.Context(), guard.CounterAttempt{
+		Caller:    who,
+		Now:       s.now(),
 		Secret:    raw,
 		Key:       &key,
 		Token:     token.Text(key.Digits),
@@ -149,7 +170,7 @@ func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string,
 		Counter:   *counter,
 		LookAhead: lookAhead,
 	})
-	s.metrics.countVerification(res.Reason, err)
+	s.metrics.countVerification(res.Reason, err, who.Owner)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,12 @@ type metrics struct {
 	recoveryGenerated      prometheus.Counter
 	recoveryVerifications  *children[string, prometheus.Counter] // by result
 	seals                  *children[sealLabels, prometheus.Counter]
+	refusals               *children[refusalLabels, prometheus.Counter]
 }
+
+// refusalLabels are a guard refusal's labels: why, and the API key's name
+// (never the key; "none" without keys).
+type refusalLabels struct{ reason, key string }
 
 // sealLabels are a seal operation's labels: seal or open, ok or invalid.
 type sealLabels struct{ operation, result string }
@@ -86,6 +91,7 @@ const (
 	resultThrottled   = "throttled"
 	resultUnavailable = "unavailable"
 	resultStoreFull   = "store_full"
+	resultRateLimited = "rate_limited"
 	resultOK          = "ok"
 	resultInvalid     = "invalid"
 )
@@ -127,6 +133,10 @@ func newMetrics(store guard.Store, version string) *metrics {
 		Name: "totp_seal_operations_total",
 		Help: "Secrets sealed (operation seal) and sealed secrets opened (operation open), by result: ok or invalid.",
 	}, []string{"operation", "result"})
+	refusals := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_guard_refusals_total",
+		Help: "Attempts the guard refused without looking at the code, by reason (throttled: a lock; store_full; rate_limited: the key's share is used up) and API key name.",
+	}, []string{"reason", "key"})
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: newChildren(func(l requestLabels) requestCollectors {
@@ -149,12 +159,15 @@ func newMetrics(store guard.Store, version string) *metrics {
 		seals: newChildren(func(l sealLabels) prometheus.Counter {
 			return seals.WithLabelValues(l.operation, l.result)
 		}),
+		refusals: newChildren(func(l refusalLabels) prometheus.Counter {
+			return refusals.WithLabelValues(l.reason, l.key)
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests, duration, verifications, m.challengesIssued,
-		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals,
+		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals, refusals,
 	)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "totp_build_info",
@@ -179,7 +192,7 @@ func newMetrics(store guard.Store, version string) *metrics {
 		)
 	}
 	// Every result from the start, so dashboards see zeros, not gaps.
-	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable, resultStoreFull} {
+	for _, r := range []string{resultValid, string(guard.Mismatch), string(guard.Malformed), string(guard.Replayed), string(guard.Stale), resultThrottled, resultUnavailable, resultStoreFull, resultRateLimited} {
 		m.verifications.get(r)
 	}
 	for _, l := range []sealLabels{{"seal", resultOK}, {"open", resultOK}, {"open", resultInvalid}} {
@@ -229,27 +242,39 @@ func result(reason guard.Reason, err error) string {
 		return resultUnavailable
 	case errors.As(err, new(*guard.FullError)):
 		return resultStoreFull
+	case errors.As(err, new(*guard.ShareError)):
+		return resultRateLimited
 	}
 	return ""
 }
 
-// count adds one to the child of vec labelled with the outcome.
-func count(vec *children[string, prometheus.Counter], reason guard.Reason, err error) {
-	if r := result(reason, err); r != "" {
-		vec.get(r).Inc()
+// count adds one to the child of vec labelled with the outcome, and to the
+// refusals by key when the guard refused the attempt.
+func (m *metrics) count(vec *children[string, prometheus.Counter], reason guard.Reason, err error, key string) {
+	r := result(reason, err)
+	if r == "" {
+		return
+	}
+	vec.get(r).Inc()
+	switch r {
+	case resultThrottled, resultStoreFull, resultRateLimited:
+		if key == "" {
+			key = "none"
+		}
+		m.refusals.get(refusalLabels{r, key}).Inc()
 	}
 }
 
-func (m *metrics) countVerification(reason guard.Reason, err error) {
-	count(m.verifications, reason, err)
+func (m *metrics) countVerification(reason guard.Reason, err error, key string) {
+	m.count(m.verifications, reason, err, key)
 }
 
-func (m *metrics) countChallengeVerification(reason guard.Reason, err error) {
-	count(m.challengeVerifications, reason, err)
+func (m *metrics) countChallengeVerification(reason guard.Reason, err error, key string) {
+	m.count(m.challengeVerifications, reason, err, key)
 }
 
-func (m *metrics) countRecoveryVerification(reason guard.Reason, err error) {
-	count(m.recoveryVerifications, reason, err)
+func (m *metrics) countRecoveryVerification(reason guard.Reason, err error, key string) {
+	m.count(m.recoveryVerifications, reason, err, key)
 }
 
 func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }

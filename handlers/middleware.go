@@ -144,14 +144,33 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// keyNameKey is where requireAPIKey leaves the name of the key a request
+// came with.
+const keyNameKey = "totp.key"
+
+// KeyName names an API key without revealing it: the first 8 hex digits
+// of its SHA-256.
+func KeyName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:4])
+}
+
+// keyName is the name of the API key the request came with: "" without
+// keys.
+func keyName(c *gin.Context) string {
+	return c.GetString(keyNameKey)
+}
+
 // requireAPIKey refuses requests without one of keys, sent as X-API-Key or
 // as a bearer token. Keys are compared as SHA-256 digests in constant
 // time, against every key, so timing tells nothing of a key's length or
 // prefix.
 func (s *Server) requireAPIKey(keys []string) gin.HandlerFunc {
 	digests := make([][sha256.Size]byte, len(keys))
+	names := make([]string, len(keys))
 	for i, k := range keys {
 		digests[i] = sha256.Sum256([]byte(k))
+		names[i] = KeyName(k)
 	}
 	return func(c *gin.Context) {
 		given := c.GetHeader("X-API-Key")
@@ -161,16 +180,19 @@ func (s *Server) requireAPIKey(keys []string) gin.HandlerFunc {
 			}
 		}
 		sum := sha256.Sum256([]byte(given))
-		match := 0
+		match := -1
 		for i := range digests {
-			match |= subtle.ConstantTimeCompare(sum[:], digests[i][:])
+			if subtle.ConstantTimeCompare(sum[:], digests[i][:]) == 1 {
+				match = i
+			}
 		}
-		if given == "" || match != 1 {
+		if given == "" || match < 0 {
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
 			s.fail(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
 			return
 		}
+		c.Set(keyNameKey, names[match])
 		c.Next()
 	}
 }

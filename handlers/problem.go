@@ -157,7 +157,7 @@ var domainErrors = []domainError{
 
 	{challenge.ErrInvalidSubject, 400, api.CodeInvalidParameter, "subject", fmt.Sprintf("{field} must be 1 to %d bytes", challenge.MaxSubjectLen)},
 	{challenge.ErrInvalidPurpose, 400, api.CodeInvalidParameter, "purpose", fmt.Sprintf("{field} must be at most %d bytes", challenge.MaxPurposeLen)},
-	{challenge.ErrInvalidDigits, 400, api.CodeInvalidParameter, "digits", fmt.Sprintf("{field} must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)},
+	{challenge.ErrInvalidDigits, 400, api.CodeInvalidParameter, "digits", fmt.Sprintf("{field} must be from CHALLENGE_MIN_DIGITS (%d unless lowered, at least %d) to %d", challenge.DefaultMinDigits, challenge.MinDigits, challenge.MaxDigits)},
 	{challenge.ErrInvalidTTL, 400, api.CodeInvalidParameter, "ttl", fmt.Sprintf("{field} must be from %d to %d seconds", int(challenge.MinTTL/time.Second), int(challenge.MaxTTL/time.Second))},
 	{recovery.ErrInvalidCount, 400, api.CodeInvalidParameter, "count", fmt.Sprintf("{field} must be from 1 to %d", recovery.MaxCount)},
 	{recovery.ErrNoHashes, 400, api.CodeMissingField, "hashes", "{field} is required"},
@@ -172,6 +172,8 @@ func problemOf(err error) (*api.Problem, time.Duration) {
 		p         *api.Problem
 		throttled *guard.ThrottledError
 		malformed *recovery.MalformedHashError
+		unknown   *recovery.UnknownKeyError
+		share     *guard.ShareError
 		fe        *otp.FieldError
 		full      *guard.FullError
 		uri       *otp.URIError
@@ -187,16 +189,22 @@ func problemOf(err error) (*api.Problem, time.Duration) {
 			"this instance has no SEAL_KEYS, so it can neither seal nor open secrets; start it with SEAL_KEYS=ID:KEY, KEY being 32 random bytes in base64 (head -c 32 /dev/urandom | base64)"), 0
 	case errors.Is(err, errBusy):
 		return newProblem(http.StatusServiceUnavailable, api.CodeBusy, "",
-			"as many QR codes are being drawn as this instance allows; retry shortly"), time.Second
+			"as many costly requests (QR codes, wide HOTP windows over long keys) are running as this instance allows; retry shortly"), time.Second
 	case errors.As(err, &full):
 		return newProblem(http.StatusServiceUnavailable, api.CodeStoreFull, "",
 			"the guard store is full, so this attempt cannot be recorded and no code can be accepted for a new secret now; retry shortly"), max(full.RetryAfter, time.Second)
 	case errors.As(err, &throttled):
 		return newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
 			fmt.Sprintf("too many failed attempts; retry in %d seconds", retryAfterSeconds(throttled.RetryAfter))), throttled.RetryAfter
+	case errors.As(err, &share):
+		return newProblem(http.StatusTooManyRequests, api.CodeRateLimited, "",
+			fmt.Sprintf("this API key holds its whole share of the guard store, so no attempt needing a new record can be taken from it now; retry in %d seconds", retryAfterSeconds(share.RetryAfter))), share.RetryAfter
 	case errors.As(err, &malformed):
 		field := fmt.Sprintf("hashes[%d]", malformed.Index)
-		return badRequest(api.CodeInvalidParameter, field, field+" must be sha256: and 64 hex digits"), 0
+		return badRequest(api.CodeInvalidParameter, field, field+" must be sha256:HEX or hmac-sha256:KEYID:HEX, HEX being 64 hex digits"), 0
+	case errors.As(err, &unknown):
+		field := fmt.Sprintf("hashes[%d]", unknown.Index)
+		return badRequest(api.CodeInvalidParameter, field, field+" was made under a key this instance does not hold; keep every key that made stored hashes in RECOVERY_KEYS"), 0
 	}
 	field := ""
 	if errors.As(err, &fe) {

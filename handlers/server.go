@@ -47,16 +47,34 @@ type Config struct {
 	// GuardKey keys the fingerprints that name secrets in Store; instances
 	// sharing a Store must share it.
 	GuardKey []byte
-	// MaxFailures wrong codes inside FailureWindow lock a secret (or a set
-	// of recovery hashes) until the window passes.
+	// MaxFailures wrong codes inside FailureWindow lock a secret (or, when
+	// the request names a client, that client of the secret; or a set of
+	// recovery hashes); each lock within a day doubles the last, up to a
+	// day. Zero: guard.DefaultMaxFailures and guard.DefaultFailureWindow.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// SecretMaxFailures wrong codes over all clients of a secret lock it
+	// (zero: guard.SecretCeilingFactor × MaxFailures).
+	SecretMaxFailures int
+	// KeyShare is how many guard records one API key may hold (zero: no
+	// bound); only with APIKeys.
+	KeyShare int
+	// RecoveryKeys key recovery code hashes: the first makes new ones,
+	// all check. None: plain SHA-256 hashes.
+	RecoveryKeys []seal.Key
 
 	// ChallengeKeys seal email and SMS challenges: the first seals, all
 	// open. Without any, a random key is made and a warning logged: a
 	// challenge lives minutes, so losing them at a restart costs little.
 	ChallengeKeys        []seal.Key
 	ChallengeMaxAttempts int
+	// ChallengeSubjectMaxFailures wrong codes for one subject and purpose
+	// within an hour, over all its challenges, lock the subject (zero:
+	// challenge.DefaultSubjectMaxFailures).
+	ChallengeSubjectMaxFailures int
+	// ChallengeMinDigits is the fewest digits a challenge may have (zero:
+	// challenge.DefaultMinDigits).
+	ChallengeMinDigits int
 
 	// SealKeys seal the secrets callers store: the first seals, all open.
 	// Without any, sealing and opening answer sealing_not_configured; never
@@ -74,6 +92,8 @@ type Config struct {
 	Tracing trace.TracerProvider
 
 	// APIKeys, when not empty, are the keys every API route requires.
+	// Each is named by the first 8 hex digits of its SHA-256: the name
+	// the guard counts its share under, and metrics show.
 	APIKeys []string
 	// Version is reported by /healthz.
 	Version string
@@ -93,6 +113,7 @@ type Server struct {
 
 	fullWarnings rareLog       // "guard store full", at most once a minute
 	qrSlots      chan struct{} // one per QR code being drawn
+	heavySlots   chan struct{} // one per costly verification (heavyCost) running
 }
 
 // New wires the services cfg describes and returns the router with every
@@ -119,27 +140,36 @@ func newServer(cfg Config) (*Server, error) {
 		}
 		cfg.Log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
 	}
-	challenges, err := challenge.New(keys, cfg.Store, cfg.Now, cfg.Random)
+	store := cfg.Store
+	if len(cfg.APIKeys) > 0 {
+		store = guard.OwnerShare(store, cfg.KeyShare)
+	}
+	challenges, err := challenge.New(challenge.Options{
+		Keys: keys, Store: store, Now: cfg.Now, Random: cfg.Random, FingerprintKey: cfg.GuardKey,
+		MaxAttempts: cfg.ChallengeMaxAttempts, SubjectMaxFailures: cfg.ChallengeSubjectMaxFailures,
+		MinDigits: cfg.ChallengeMinDigits,
+	})
 	if err != nil {
 		return nil, err
-	}
-	if cfg.ChallengeMaxAttempts > 0 {
-		challenges.MaxAttempts = cfg.ChallengeMaxAttempts
 	}
 	s := &Server{
 		now:    cfg.Now,
 		random: cfg.Random,
 		log:    cfg.Log,
-		verifier: &guard.Verifier{
-			Store:         cfg.Store,
-			Key:           cfg.GuardKey,
-			MaxFailures:   cfg.MaxFailures,
-			FailureWindow: cfg.FailureWindow,
-		},
+		verifier: guard.New(guard.Options{
+			Store:             store,
+			Key:               cfg.GuardKey,
+			MaxFailures:       cfg.MaxFailures,
+			FailureWindow:     cfg.FailureWindow,
+			SecretMaxFailures: cfg.SecretMaxFailures,
+		}),
 		challenges: challenges,
-		recovery:   &recovery.Service{Store: cfg.Store, MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow},
-		metrics:    newMetrics(cfg.Store, cfg.Version),
-		version:    cfg.Version,
+		recovery: recovery.New(recovery.Options{
+			Keys: cfg.RecoveryKeys, Store: store, Now: cfg.Now, FingerprintKey: cfg.GuardKey,
+			MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow,
+		}),
+		metrics: newMetrics(cfg.Store, cfg.Version),
+		version: cfg.Version,
 	}
 	if len(cfg.SealKeys) > 0 {
 		ring, err := seal.NewRing(otp.SealLabel, cfg.SealKeys)
@@ -154,6 +184,7 @@ func newServer(cfg Config) (*Server, error) {
 		qrSlots = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	s.qrSlots = make(chan struct{}, qrSlots)
+	s.heavySlots = make(chan struct{}, qrSlots)
 	return s, nil
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -13,8 +14,9 @@ import (
 	"github.com/acme/totp/otp"
 )
 
-// errBusy means as many QR codes are being drawn as the server allows.
-var errBusy = errors.New("too many QR codes being drawn")
+// errBusy means as many costly requests (QR codes, wide HOTP windows over
+// long keys) are running as the server allows.
+var errBusy = errors.New("too many costly requests running")
 
 // renderQR draws a QR code unless QRConcurrency others are being drawn:
 // the largest takes some 85 ms of CPU, and a few callers asking for many
@@ -206,6 +208,15 @@ func source(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions
 	return src, nil
 }
 
+// caller is who makes a verification: the API key's name, and the client
+// the body names.
+func caller(c *gin.Context, client string) (guard.Caller, error) {
+	if len(client) > guard.MaxClientLen {
+		return guard.Caller{}, badRequest(api.CodeInvalidParameter, "client", fmt.Sprintf("client must be at most %d bytes", guard.MaxClientLen))
+	}
+	return guard.Caller{Owner: keyName(c), Client: client}, nil
+}
+
 // key resolves the secret a POST route's body names and builds its Key.
 // It returns the resolved secret too, whose bytes the guard fingerprints
 // whatever form they came in.
@@ -280,8 +291,13 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 	if err != nil {
 		return err
 	}
+	who, err := caller(c, req.Client)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	res, err := s.verifier.Verify(c.Request.Context(), guard.Attempt{
+		Caller:    who,
 		Secret:    k.secret,
 		Key:       &key,
 		Token:     req.Token.Text(key.Digits),
@@ -289,7 +305,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 		Window:    window,
 		AfterStep: req.AfterStep,
 	})
-	s.metrics.countVerification(res.Reason, err)
+	s.metrics.countVerification(res.Reason, err, who.Owner)
 	if err != nil {
 		return err
 	}

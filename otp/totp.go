@@ -293,8 +293,14 @@ func ParseWindow(skew, skewPast, skewFuture *int) (Window, error) {
 	return w, nil
 }
 
+// MaxPastReach is how far back the past side of a window reaches: a step
+// that ended longer ago than this (or than one step, when steps are
+// longer) is never accepted, whatever skew asks, so the guard needs to
+// remember a used step only that long after it ends.
+const MaxPastReach = 10 * time.Minute
+
 // Verify checks token against the steps from skew before t to skew after it,
-// never below step 0, and reports the matched step nearest to t. Every step
+// never below step 0 nor further back than MaxPastReach, and reports the matched step nearest to t. Every step
 // in the window is computed and compared in constant time, so the answer's
 // timing says nothing about which step matched. A token of the wrong length
 // or with a non-digit is ErrMalformedToken.
@@ -323,6 +329,8 @@ func (k *Key) Verify(token string, t time.Time, w Window) (Match, error) {
 			continue // outside the window asked for
 		case drift < 0 && uint64(-drift) > now:
 			continue // no step before 0
+		case drift < -1 && t.Sub(time.Unix((int64(now)+drift+1)*int64(k.Period), 0)) > MaxPastReach:
+			continue // ended too long ago
 		}
 		step := uint64(int64(now) + drift)
 		code, err := k.HOTP(step)
@@ -334,6 +342,26 @@ func (k *Key) Verify(token string, t time.Time, w Window) (Match, error) {
 		}
 	}
 	return match, nil
+}
+
+// CheapestCost is Cost of the cheapest verification: three codes (skew 1)
+// of a key no longer than a hash block.
+const CheapestCost = 3 * 4
+
+// Cost is the work of computing n codes of k, in hash-block compressions:
+// each HMAC hashes a key longer than a block down first (pquerna keys a
+// new HMAC for every code), then its inner and outer pads and the two
+// short messages. The service bounds the work of a request by it.
+func (k *Key) Cost(n int) int {
+	block := 64
+	if k.Algorithm == SHA512 {
+		block = 128
+	}
+	keyBlocks, keyLen := 0, len(k.secret)*5/8 // base32 to bytes
+	if keyLen > block {
+		keyBlocks = (keyLen + 17 + block - 1) / block
+	}
+	return n * (keyBlocks + 4)
 }
 
 func notDigit(r rune) bool { return r < '0' || r > '9' }

@@ -311,7 +311,47 @@ func TestAgreesWithPquerna(t *testing.T) {
 		require.NoError(t, err)
 		m, err = key.Verify(away, at, sym(skew))
 		require.NoError(t, err)
+		// ...unless it ended further back than a window reaches.
+		end := time.Unix((int64(key.Step(at))+int64(drift)+1)*int64(p.Period), 0)
+		if drift < -1 && at.Sub(end) > otp.MaxPastReach {
+			require.False(t, m.Valid && m.Drift == int64(drift), "case %d: drift %d, skew %d, ended %v ago", i, drift, skew, at.Sub(end))
+			continue
+		}
 		require.True(t, m.Valid, "case %d: drift %d, skew %d", i, drift, skew)
 		require.Equal(t, int64(drift), m.Drift, "case %d", i)
+	}
+}
+
+// TestPastReach: however wide the window asked for, a step that ended more
+// than MaxPastReach ago (or one step ago, for longer steps) is not
+// accepted, which is what lets the guard forget a used step that long
+// after it ends.
+func TestPastReach(t *testing.T) {
+	secret := []byte("12345678901234567890")
+	at := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name   string
+		period int
+		drift  int
+		want   bool
+	}{
+		{"30 s steps, 10 back: ended under 5 min ago", 30, -10, true},
+		{"60 s steps, 10 back: ended 9 to 10 min ago", 60, -10, true},
+		{"120 s steps, 5 back: ended 8 to 10 min ago", 120, -5, true},
+		{"120 s steps, 6 back: ended over 10 min ago", 120, -6, false},
+		{"3600 s steps, 1 back: the previous step", 3600, -1, true},
+		{"3600 s steps, 2 back: ended over an hour ago", 3600, -2, false},
+		{"3600 s steps, 1 ahead", 3600, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA1, Digits: 6, Period: tt.period})
+			require.NoError(t, err)
+			code, err := key.HOTP(uint64(int64(key.Step(at)) + int64(tt.drift)))
+			require.NoError(t, err)
+			m, err := key.Verify(code, at, otp.Window{Past: otp.MaxSkew, Future: otp.MaxSkew})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, m.Valid && m.Drift == int64(tt.drift))
+		})
 	}
 }

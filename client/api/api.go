@@ -49,6 +49,10 @@ const (
 	// Retry-After.
 	CodeBusy         = "busy"
 	CodeUnauthorized = "unauthorized"
+	// CodeRateLimited: the API key holds its whole share of the guard
+	// store (GUARD_KEY_SHARE); other keys are not affected. See
+	// Retry-After.
+	CodeRateLimited = "rate_limited"
 	// CodeInvalidSealed: a sealed secret that does not open, whatever the
 	// cause (changed, truncated, another key or context). field is "sealed".
 	CodeInvalidSealed = "invalid_sealed"
@@ -113,6 +117,11 @@ type HOTPVerifyRequest struct {
 	Counter *uint64 `json:"counter" example:"42" validate:"required"`
 	// LookAhead is how many counters past counter are tried too.
 	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"100" example:"10"`
+	// Client is the end user's IP address or device ID as the caller
+	// knows it (opaque, at most 128 bytes): wrong codes then lock this
+	// client of the secret, and the secret itself only past a ceiling over
+	// all its clients, so an attacker cannot lock the user out.
+	Client string `json:"client,omitempty" maxLength:"128" example:"203.0.113.7"`
 	HOTPOptions
 }
 
@@ -125,6 +134,11 @@ type HOTPResyncRequest struct {
 	// LookAhead is how many counters past counter the first code is
 	// looked for.
 	LookAhead *int `json:"look_ahead,omitempty" minimum:"0" maximum:"1000" example:"100"`
+	// Client is the end user's IP address or device ID as the caller
+	// knows it (opaque, at most 128 bytes): wrong codes then lock this
+	// client of the secret, and the secret itself only past a ceiling over
+	// all its clients, so an attacker cannot lock the user out.
+	Client string `json:"client,omitempty" maxLength:"128" example:"203.0.113.7"`
 	HOTPOptions
 }
 
@@ -234,6 +248,11 @@ type VerifyRequest struct {
 	// store the step of each accepted code and send it here, and a code
 	// can never be used twice, even with the guard off.
 	AfterStep *uint64 `json:"after_step,omitempty" example:"56991233"`
+	// Client is the end user's IP address or device ID as the caller
+	// knows it (opaque, at most 128 bytes): wrong codes then lock this
+	// client of the secret, and the secret itself only past a ceiling over
+	// all its clients, so an attacker cannot lock the user out.
+	Client string `json:"client,omitempty" maxLength:"128" example:"203.0.113.7"`
 	TOTPOptions
 }
 

@@ -37,7 +37,7 @@ func Config(now func() time.Time, log io.Writer) handlers.Config {
 		Now:           now,
 		Random:        rand.Reader,
 		Log:           slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Store:         guard.NewMemory(now, 0),
+		Store:         guard.NewMemory(0),
 		GuardKey:      []byte("test fingerprint key"),
 		MaxFailures:   MaxFailures,
 		FailureWindow: FailureWindow,

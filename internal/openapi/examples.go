@@ -122,7 +122,7 @@ func deadStore(c *handlers.Config) {
 
 func noGuard(c *handlers.Config)    { c.Store = nil }
 func noSealKeys(c *handlers.Config) { c.SealKeys = nil }
-func fullStore(c *handlers.Config)  { c.Store = guard.NewMemory(c.Now, 1) }
+func fullStore(c *handlers.Config)  { c.Store = guard.NewMemory(1) }
 
 func specs() []spec {
 	s := exampleSecret
