@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
+	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/seal"
 )
 
@@ -30,9 +32,20 @@ func (c *clock) Now() time.Time { return c.t }
 
 func newService(t *testing.T, c *clock, store guard.Store, keys ...seal.Key) *challenge.Service {
 	t.Helper()
-	s, err := challenge.New(keys, store, c.Now, rand.Reader)
+	return newServiceWith(t, challenge.Options{Keys: keys, Store: store, Now: c.Now, Random: rand.Reader, MinDigits: challenge.MinDigits})
+}
+
+func newServiceWith(t *testing.T, o challenge.Options) *challenge.Service {
+	t.Helper()
+	s, err := challenge.New(o)
 	require.NoError(t, err)
 	return s
+}
+
+// verify is s.Verify's reason.
+func verify(s *challenge.Service, ctx context.Context, c challenge.Check) (guard.Reason, error) {
+	res, err := s.Verify(ctx, c)
+	return res.Reason, err
 }
 
 func issue(t *testing.T, s *challenge.Service) challenge.Issued {
@@ -48,7 +61,7 @@ func check(iss challenge.Issued, code string) challenge.Check {
 
 func TestIssue(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s := newService(t, c, guard.NewMemory(0), keyA)
 	for _, digits := range []int{challenge.MinDigits, 6, challenge.MaxDigits} {
 		iss, err := s.Issue(challenge.Request{Subject: "+15550100", Digits: digits, TTL: challenge.MinTTL})
 		require.NoError(t, err)
@@ -90,7 +103,7 @@ func TestIssue(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s := newService(t, c, guard.NewMemory(0), keyA)
 	ctx := context.Background()
 
 	iss := issue(t, s)
@@ -108,7 +121,7 @@ func TestVerify(t *testing.T) {
 		{"empty challenge", check(challenge.Issued{}, iss.Code), challenge.InvalidChallenge},
 	}
 	for _, tt := range tests {
-		got, err := s.Verify(ctx, tt.check)
+		got, err := verify(s, ctx, tt.check)
 		require.NoError(t, err, tt.name)
 		assert.Equal(t, tt.want, got, tt.name)
 	}
@@ -116,22 +129,22 @@ func TestVerify(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s := newService(t, c, guard.NewMemory(0), keyA)
 	iss := issue(t, s)
 	c.t = iss.ExpiresAt.Add(-time.Second)
 	// A wrong code just before expiry, then the right one at expiry.
-	got, err := s.Verify(context.Background(), check(iss, "000000"))
+	got, err := verify(s, context.Background(), check(iss, "000000"))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Mismatch, got)
 	c.t = iss.ExpiresAt
-	got, err = s.Verify(context.Background(), check(iss, iss.Code))
+	got, err = verify(s, context.Background(), check(iss, iss.Code))
 	require.NoError(t, err)
 	assert.Equal(t, challenge.Expired, got)
 }
 
 func TestEveryChangedCharacterIsInvalid(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s := newService(t, c, guard.NewMemory(0), keyA)
 	iss := issue(t, s)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=\n"
 	text := []byte(iss.Challenge)
@@ -142,78 +155,77 @@ func TestEveryChangedCharacterIsInvalid(t *testing.T) {
 			}
 			changed := bytes.Clone(text)
 			changed[i] = r
-			got, err := s.Verify(context.Background(), check(challenge.Issued{Challenge: string(changed)}, iss.Code))
+			got, err := verify(s, context.Background(), check(challenge.Issued{Challenge: string(changed)}, iss.Code))
 			require.NoError(t, err)
 			require.Equal(t, challenge.InvalidChallenge, got, "byte %d changed to %q", i, r)
 		}
 	}
 	for n := range len(text) {
-		got, err := s.Verify(context.Background(), check(challenge.Issued{Challenge: iss.Challenge[:n]}, iss.Code))
+		got, err := verify(s, context.Background(), check(challenge.Issued{Challenge: iss.Challenge[:n]}, iss.Code))
 		require.NoError(t, err)
 		require.Equal(t, challenge.InvalidChallenge, got, "truncated to %d", n)
 	}
-	got, err := s.Verify(context.Background(), check(challenge.Issued{Challenge: iss.Challenge + "A"}, iss.Code))
+	got, err := verify(s, context.Background(), check(challenge.Issued{Challenge: iss.Challenge + "A"}, iss.Code))
 	require.NoError(t, err)
 	assert.Equal(t, challenge.InvalidChallenge, got)
 	// The untouched challenge still verifies.
-	got, err = s.Verify(context.Background(), check(iss, iss.Code))
+	got, err = verify(s, context.Background(), check(iss, iss.Code))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Reason(""), got)
 }
 
 func TestKeyRotation(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	store := guard.NewMemory(c.Now, 0)
+	store := guard.NewMemory(0)
 	old := newService(t, c, store, keyA)
 	first, second := issue(t, old), issue(t, old)
 
 	rotated := newService(t, c, store, keyB, keyA)
-	got, err := rotated.Verify(context.Background(), check(first, first.Code))
+	got, err := verify(rotated, context.Background(), check(first, first.Code))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Reason(""), got, "the old key, listed second, still opens")
 
 	fresh := issue(t, rotated)
-	got, err = old.Verify(context.Background(), check(fresh, fresh.Code))
+	got, err = verify(old, context.Background(), check(fresh, fresh.Code))
 	require.NoError(t, err)
 	assert.Equal(t, challenge.InvalidChallenge, got, "new challenges are sealed with the first key")
 
 	retired := newService(t, c, store, keyB)
-	got, err = retired.Verify(context.Background(), check(second, second.Code))
+	got, err = verify(retired, context.Background(), check(second, second.Code))
 	require.NoError(t, err)
 	assert.Equal(t, challenge.InvalidChallenge, got, "once the old key is removed")
 }
 
 func TestAttemptLimit(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
-	s.MaxAttempts = 3
+	s := newServiceWith(t, challenge.Options{Keys: []seal.Key{keyA}, Store: guard.NewMemory(0), Now: c.Now, Random: rand.Reader, MaxAttempts: 3})
 	iss := issue(t, s)
 	ctx := context.Background()
 	for i := range 3 {
-		got, err := s.Verify(ctx, check(iss, "000000"))
+		got, err := verify(s, ctx, check(iss, "000000"))
 		require.NoError(t, err)
 		assert.Equal(t, guard.Mismatch, got, "attempt %d", i+1)
 	}
 	for _, code := range []string{"000000", iss.Code} {
-		got, err := s.Verify(ctx, check(iss, code))
+		got, err := verify(s, ctx, check(iss, code))
 		require.NoError(t, err)
 		assert.Equal(t, challenge.TooManyAttempts, got, "the challenge is dead, whatever code follows")
 	}
 	other := issue(t, s)
-	got, err := s.Verify(ctx, check(other, other.Code))
+	got, err := verify(s, ctx, check(other, other.Code))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Reason(""), got, "another challenge is not affected")
 }
 
 func TestConcurrentSingleUse(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := newService(t, c, guard.NewMemory(c.Now, 0), keyA)
+	s := newService(t, c, guard.NewMemory(0), keyA)
 	iss := issue(t, s)
 	var valid atomic.Int32
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			got, err := s.Verify(context.Background(), check(iss, iss.Code))
+			got, err := verify(s, context.Background(), check(iss, iss.Code))
 			assert.NoError(t, err)
 			if got == "" {
 				valid.Add(1)
@@ -226,14 +238,14 @@ func TestConcurrentSingleUse(t *testing.T) {
 
 func TestNeedsKeysAndStore(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	_, err := challenge.New(nil, nil, c.Now, rand.Reader)
+	_, err := challenge.New(challenge.Options{Now: c.Now, Random: rand.Reader})
 	assert.Error(t, err)
-	_, err = challenge.New([]seal.Key{{ID: "short", Secret: []byte("short")}}, nil, c.Now, rand.Reader)
+	_, err = challenge.New(challenge.Options{Keys: []seal.Key{{ID: "short", Secret: []byte("short")}}, Now: c.Now, Random: rand.Reader})
 	assert.Error(t, err)
 
 	s := newService(t, c, nil, keyA)
 	iss := issue(t, s)
-	_, err = s.Verify(context.Background(), check(iss, iss.Code))
+	_, err = verify(s, context.Background(), check(iss, iss.Code))
 	assert.ErrorIs(t, err, challenge.ErrNoStore)
 }
 
@@ -242,13 +254,13 @@ func TestNeedsKeysAndStore(t *testing.T) {
 // process issues the same challenge.
 func FuzzVerify(f *testing.F) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	s, _ := challenge.New([]seal.Key{keyA}, guard.NewMemory(c.Now, 0), c.Now, mathrand.NewChaCha8([32]byte{1}))
+	s, _ := challenge.New(challenge.Options{Keys: []seal.Key{keyA}, Store: guard.NewMemory(0), Now: c.Now, Random: mathrand.NewChaCha8([32]byte{1})})
 	iss, _ := s.Issue(challenge.Request{Subject: "a", Digits: 6, TTL: time.Minute})
 	f.Add(iss.Challenge, iss.Code)
 	f.Add("", "")
 	f.Add("AQ", "123456")
 	f.Fuzz(func(t *testing.T, text, code string) {
-		got, err := s.Verify(context.Background(), challenge.Check{Challenge: text, Code: code, Subject: "a"})
+		got, err := verify(s, context.Background(), challenge.Check{Challenge: text, Code: code, Subject: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,4 +268,95 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("a forged challenge verified: %q", text)
 		}
 	})
+}
+
+// TestSubjectLimitAcrossChallenges: re-issuing a challenge does not give an
+// attacker a fresh budget. Wrong codes count per subject and purpose over
+// every challenge; past the limit every challenge of the subject, its
+// right code included, is too_many_attempts until the lock passes, and
+// the next lock is twice as long.
+func TestSubjectLimitAcrossChallenges(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newServiceWith(t, challenge.Options{Keys: []seal.Key{keyA}, Store: guard.NewMemory(0), Now: c.Now, Random: rand.Reader, SubjectMaxFailures: 10})
+	ctx := context.Background()
+	// Two challenges, five wrong codes each: each dies, and the subject
+	// reaches its limit.
+	for range 2 {
+		iss := issue(t, s)
+		for range 5 {
+			got, err := verify(s, ctx, check(iss, "000000"))
+			require.NoError(t, err)
+			require.Equal(t, guard.Mismatch, got)
+		}
+	}
+	fresh := issue(t, s)
+	res, err := s.Verify(ctx, check(fresh, fresh.Code))
+	require.NoError(t, err)
+	assert.Equal(t, challenge.TooManyAttempts, res.Reason, "the right code of a new challenge, while the subject is locked")
+	assert.Equal(t, challenge.DefaultSubjectWindow, res.RetryAfter)
+
+	other, err := s.Issue(challenge.Request{Subject: "other@example.com", Purpose: "login", Digits: 6, TTL: 10 * time.Minute})
+	require.NoError(t, err)
+	got, err := verify(s, ctx, challenge.Check{Challenge: other.Challenge, Code: other.Code, Subject: "other@example.com", Purpose: "login"})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Reason(""), got, "another subject is not locked")
+
+	// The lock passes; ten more wrong codes lock the subject for twice as long.
+	c.t = c.t.Add(challenge.DefaultSubjectWindow)
+	for range 2 {
+		iss := issue(t, s)
+		for range 5 {
+			_, err := verify(s, ctx, check(iss, "000000"))
+			require.NoError(t, err)
+		}
+	}
+	fresh = issue(t, s)
+	res, err = s.Verify(ctx, check(fresh, fresh.Code))
+	require.NoError(t, err)
+	assert.Equal(t, challenge.TooManyAttempts, res.Reason)
+	assert.Equal(t, 2*challenge.DefaultSubjectWindow, res.RetryAfter, "the second lock within a day doubles the first")
+}
+
+func TestMinDigits(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newServiceWith(t, challenge.Options{Keys: []seal.Key{keyA}, Now: c.Now, Random: rand.Reader})
+	_, err := s.Issue(challenge.Request{Subject: "a@example.com", Digits: 4, TTL: time.Minute})
+	assert.ErrorIs(t, err, challenge.ErrInvalidDigits, "4 digits need MinDigits lowered")
+	_, err = s.Issue(challenge.Request{Subject: "a@example.com", Digits: challenge.DefaultMinDigits, TTL: time.Minute})
+	assert.NoError(t, err)
+	_, err = challenge.New(challenge.Options{Keys: []seal.Key{keyA}, Now: c.Now, Random: rand.Reader, MinDigits: 3})
+	assert.Error(t, err)
+}
+
+// TestRecordsOutliveExpiry: a used challenge stays used in Redis past its
+// expiry by the clock margin, so an instance whose clock runs behind
+// (and so takes the challenge for live) cannot use it again.
+func TestRecordsOutliveExpiry(t *testing.T) {
+	srv := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { client.Close() })
+	store := guard.NewRedis(client, "t:")
+	ctx := context.Background()
+
+	ahead := &clock{t: time.Unix(1_700_000_000, 0)}
+	s := newService(t, ahead, store, keyA)
+	iss := issue(t, s)
+	ahead.t = iss.ExpiresAt.Add(-time.Second)
+	got, err := verify(s, ctx, check(iss, iss.Code))
+	require.NoError(t, err)
+	require.Equal(t, guard.Reason(""), got)
+
+	// Four minutes pass in Redis; an instance whose clock is four minutes
+	// behind still takes the challenge for live.
+	require.NoError(t, client.Eval(ctx, `for _, k in ipairs(redis.call('KEYS', 't:*')) do
+  local ttl = redis.call('PTTL', k)
+  if ttl > 0 then
+    if ttl - tonumber(ARGV[1]) <= 0 then redis.call('DEL', k) else redis.call('PEXPIRE', k, ttl - tonumber(ARGV[1])) end
+  end
+end
+return 0`, nil, (4*time.Minute).Milliseconds()).Err())
+	behind := &clock{t: iss.ExpiresAt.Add(-time.Second)}
+	got, err = verify(newService(t, behind, store, keyA), ctx, check(iss, iss.Code))
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, got)
 }

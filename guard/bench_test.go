@@ -14,7 +14,7 @@ import (
 // each for another of 100,000 secrets, as a login flood would bring them.
 func BenchmarkVerifyWrongCode(b *testing.B) {
 	now := time.Unix(1_700_000_000, 0)
-	v := &guard.Verifier{Store: guard.NewMemory(func() time.Time { return now }, 0), Key: []byte("bench key"), MaxFailures: 1 << 30, FailureWindow: time.Minute}
+	v := guard.New(guard.Options{Store: guard.NewMemory(0), Key: []byte("bench key"), MaxFailures: 1 << 30, FailureWindow: time.Minute})
 	secrets := make([][]byte, 100_000)
 	for i := range secrets {
 		secrets[i] = make([]byte, 20)

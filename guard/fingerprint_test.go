@@ -32,8 +32,8 @@ func TestFingerprintIsHMACSHA256(t *testing.T) {
 			mac.Write(tt.secret)
 			want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 
-			v := &Verifier{Key: tt.key}
-			assert.Equal(t, want, v.fingerprint(tt.secret))
+			v := New(Options{Key: tt.key})
+			assert.Equal(t, want, v.fingerprint(nil, tt.secret))
 			assert.NotEqual(t, useName(kindTOTP, tt.params), useName(kindHOTP, tt.params), "HOTP uses are named apart")
 		})
 	}

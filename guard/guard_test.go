@@ -17,7 +17,7 @@ var secret = []byte("12345678901234567890")
 
 func newVerifier(t *testing.T, store guard.Store) *guard.Verifier {
 	t.Helper()
-	return &guard.Verifier{Store: store, Key: []byte("test fingerprint key"), MaxFailures: 3, FailureWindow: 5 * time.Minute}
+	return guard.New(guard.Options{Store: store, Key: []byte("test fingerprint key"), MaxFailures: 3, FailureWindow: 5 * time.Minute})
 }
 
 func attempt(t *testing.T, token string, now time.Time) guard.Attempt {
@@ -38,7 +38,7 @@ func code(t *testing.T, step uint64) string {
 
 func TestReplay(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	v := newVerifier(t, guard.NewMemory(0))
 	ctx := context.Background()
 	now := otp.DefaultParams.Step(c.Now())
 
@@ -76,7 +76,7 @@ func TestAfterStep(t *testing.T) {
 	for _, store := range []struct {
 		name  string
 		store guard.Store
-	}{{"guard off", nil}, {"guard on", guard.NewMemory(func() time.Time { return now }, 0)}} {
+	}{{"guard off", nil}, {"guard on", guard.NewMemory(0)}} {
 		t.Run(store.name, func(t *testing.T) {
 			v := newVerifier(t, store.store)
 			tests := []struct {
@@ -120,7 +120,7 @@ func TestGuardOffAllowsReuse(t *testing.T) {
 
 func TestThrottle(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	v := newVerifier(t, guard.NewMemory(0))
 	ctx := context.Background()
 	wrong := func() (guard.Result, error) { return v.Verify(ctx, attempt(t, "000000", c.Now())) }
 	right := func() (guard.Result, error) {
@@ -160,7 +160,8 @@ func TestThrottle(t *testing.T) {
 // guesses; another deployment key names the secret otherwise.
 func TestLockIsTheSecrets(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	store := guard.NewMemory(0)
+	v := newVerifier(t, store)
 	ctx := context.Background()
 	for range 3 {
 		_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
@@ -175,8 +176,7 @@ func TestLockIsTheSecrets(t *testing.T) {
 	var throttled *guard.ThrottledError
 	assert.ErrorAs(t, err, &throttled, "same secret, other parameters: still locked")
 
-	other := newVerifier(t, v.Store)
-	other.Key = []byte("another key")
+	other := guard.New(guard.Options{Store: store, Key: []byte("another key"), MaxFailures: 3})
 	r, err := other.Verify(ctx, attempt(t, "000000", c.Now()))
 	require.NoError(t, err)
 	assert.Equal(t, guard.Mismatch, r.Reason)
@@ -187,7 +187,7 @@ func TestLockIsTheSecrets(t *testing.T) {
 // and TOTP steps and HOTP counters of one secret never collide.
 func TestUsesAreApartByParamsAndKind(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	v := newVerifier(t, guard.NewMemory(c.Now, 0))
+	v := newVerifier(t, guard.NewMemory(0))
 	ctx := context.Background()
 	step := otp.DefaultParams.Step(c.Now())
 	r, err := v.Verify(ctx, attempt(t, code(t, step), c.Now()))
@@ -207,13 +207,13 @@ func TestUsesAreApartByParamsAndKind(t *testing.T) {
 	key, err := otp.NewKey(secret, otp.DefaultParams)
 	require.NoError(t, err)
 	h5 := code(t, 5)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: h5, Counter: 5, LookAhead: 0})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: h5, Counter: 5, LookAhead: 0})
 	require.NoError(t, err)
 	assert.True(t, r.Valid)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: h5, Counter: 0, LookAhead: 10})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: h5, Counter: 0, LookAhead: 10})
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, r.Reason)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Secret: secret, Key: &key, Token: code(t, 3), Counter: 0, LookAhead: 10})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: code(t, 3), Counter: 0, LookAhead: 10})
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, r.Reason, "a lower counter too")
 	r, err = v.Verify(ctx, attempt(t, code(t, step+1), c.Now()))
@@ -226,11 +226,8 @@ type brokenStore struct{}
 
 var errBroken = errors.New("connection refused")
 
-func (brokenStore) Fail(context.Context, string, time.Duration) (int, time.Duration, error) {
-	return 0, 0, errBroken
-}
-func (brokenStore) Claim(context.Context, guard.Claim) (guard.Verdict, error) {
-	return guard.Verdict{}, errBroken
+func (brokenStore) Apply(context.Context, guard.Op) (guard.Outcome, error) {
+	return guard.Outcome{}, errBroken
 }
 func (brokenStore) Ping(context.Context) error { return errBroken }
 

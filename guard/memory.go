@@ -11,13 +11,13 @@ import (
 
 // DefaultCapacity bounds a Memory store's live records when neither
 // GUARD_CAPACITY nor a memory limit says otherwise: about 330 MiB when
-// full (RecordBytes each), taken only as records arrive.
-const DefaultCapacity = 2_000_000
+// full (RecordBytes each: 230 MiB), taken only as records arrive.
+const DefaultCapacity = 1_000_000
 
 // RecordBytes is what one live record of a full Memory store costs at most,
 // map overhead included (TestMemoryRecordSize measures it), for sizing
 // GUARD_CAPACITY: capacity × RecordBytes is the store's memory when full.
-const RecordBytes = 170
+const RecordBytes = 240
 
 // shards splits the store so that no sweep or map rebuild holds a lock
 // that more than 1/256 of the verifications wait on, and so that
@@ -38,17 +38,96 @@ type Memory struct {
 	total    atomic.Int64 // live records and records reserved for ops in flight
 	refused  atomic.Uint64
 	shards   [shards]memShard
+	// nextSweep is when a full store may sweep its shards again (unix ms).
+	nextSweep atomic.Int64
 
 	ownersMu sync.RWMutex
 	owners   map[string]uint16 // owner → index into held; index 0 is ""
-	held     []*atomic.Int64   // records each owner holds
+	held     []*ownerHeld      // live records of each owner
+}
+
+// ownerHeld counts an owner's live records by the minute they expire in,
+// so records leave the count as they expire, without a sweep: a record
+// counts until the end of its minute.
+type ownerHeld struct {
+	mu      sync.Mutex
+	minutes map[int64]int64 // expiry minute → records
+	live    int64           // records in minutes not yet passed
+	passed  int64           // minutes before this one are subtracted from live
+}
+
+func newOwnerHeld() *ownerHeld { return &ownerHeld{minutes: map[int64]int64{}} }
+
+func minuteOf(ms int64) int64 { return (ms + 59_999) / 60_000 }
+
+// count is the owner's live records at now, and how long until the first
+// of them leaves the count.
+func (h *ownerHeld) count(now int64) (int64, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.expire(now)
+	first := int64(0)
+	for m := range h.minutes {
+		if first == 0 || m < first {
+			first = m
+		}
+	}
+	wait := time.Minute
+	if first > 0 {
+		wait = time.Duration(first*60_000-now) * time.Millisecond
+	}
+	return h.live, max(wait, time.Second)
+}
+
+// expire subtracts the minutes that have passed. The caller holds mu.
+func (h *ownerHeld) expire(now int64) {
+	current := now / 60_000
+	if h.passed == 0 {
+		h.passed = current
+	}
+	if current-h.passed > int64(len(h.minutes)) {
+		// Long idle: walking every minute would cost more than the map.
+		for m, n := range h.minutes {
+			if m <= current {
+				h.live -= n
+				delete(h.minutes, m)
+			}
+		}
+		h.passed = current
+		return
+	}
+	for ; h.passed <= current; h.passed++ {
+		h.live -= h.minutes[h.passed]
+		delete(h.minutes, h.passed)
+	}
+}
+
+// move counts a record that expired at from (0: a new record) as expiring
+// at to (0: deleted while live).
+func (h *ownerHeld) move(from, to, now int64) {
+	if minuteOf(from) == minuteOf(to) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.expire(now)
+	if m := minuteOf(from); from > 0 && m > now/60_000 {
+		h.minutes[m]--
+		h.live--
+		if h.minutes[m] == 0 {
+			delete(h.minutes, m)
+		}
+	}
+	if m := minuteOf(to); to > 0 && m > now/60_000 {
+		h.minutes[m]++
+		h.live++
+	}
 }
 
 type memShard struct {
-	mu        sync.Mutex
-	entries   map[memKey]memRecord
-	deleted   int   // deletions since entries was made: a Go map keeps their room
-	nextSweep int64 // unix milliseconds; a full shard sweeps again no sooner
+	mu      sync.Mutex
+	entries map[memKey]memRecord
+	deleted int // deletions since entries was made: a Go map keeps their room
 }
 
 // memKey and memRecord hold no pointers, so the garbage collector never
@@ -76,7 +155,7 @@ func NewMemory(capacity int) *Memory {
 	if capacity < 1 {
 		capacity = DefaultCapacity
 	}
-	m := &Memory{capacity: int64(capacity), owners: map[string]uint16{"": 0}, held: []*atomic.Int64{new(atomic.Int64)}}
+	m := &Memory{capacity: int64(capacity), owners: map[string]uint16{"": 0}, held: []*ownerHeld{newOwnerHeld()}}
 	for i := range m.shards {
 		m.shards[i].entries = make(map[memKey]memRecord)
 	}
@@ -101,17 +180,6 @@ func (m *Memory) Capacity() int { return int(m.capacity) }
 // Refused counts the ops refused because the store was full.
 func (m *Memory) Refused() uint64 { return m.refused.Load() }
 
-// Held is how many records owner holds.
-func (m *Memory) Held(owner string) int {
-	m.ownersMu.RLock()
-	defer m.ownersMu.RUnlock()
-	i, ok := m.owners[owner]
-	if !ok {
-		return 0
-	}
-	return int(m.held[i].Load())
-}
-
 // owner returns owner's index, registering it on first sight. Owners are
 // API key names: a handful.
 func (m *Memory) owner(name string) uint16 {
@@ -128,11 +196,11 @@ func (m *Memory) owner(name string) uint16 {
 	}
 	i = uint16(len(m.held))
 	m.owners[name] = i
-	m.held = append(m.held, new(atomic.Int64))
+	m.held = append(m.held, newOwnerHeld())
 	return i
 }
 
-func (m *Memory) heldBy(i uint16) *atomic.Int64 {
+func (m *Memory) heldBy(i uint16) *ownerHeld {
 	m.ownersMu.RLock()
 	defer m.ownersMu.RUnlock()
 	return m.held[i]
@@ -166,6 +234,9 @@ func nameHash(name string) uint64 {
 // Apply implements Store.
 func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 	now := op.Now.UnixMilli()
+	if m.total.Load() >= m.capacity {
+		m.sweepAll(now)
+	}
 	sh := m.shardOf(op.Tag)
 	var (
 		keys    [2]memKey
@@ -184,15 +255,14 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 			missing++
 		}
 	}
-	var owner uint16
+	owner := m.owner(op.Owner)
 	if missing > 0 {
-		owner = m.owner(op.Owner)
 		if out, err := m.reserve(sh, owner, op, missing, now); err != nil || out.Verdict != 0 {
 			return out, err
 		}
 	}
 	created := 0
-	defer func() { m.release(owner, missing-created) }()
+	defer func() { m.release(missing - created) }()
 
 	out := decide(op, recs[:n], now)
 	if out.Verdict == Locked || out.Verdict == Reused {
@@ -200,16 +270,20 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 	}
 	for i := range n {
 		r := &recs[i]
+		was := r.expires
 		r.expires = max(r.counter.until(now), r.usedUntil)
 		switch {
 		case r.expires > now && present[i]:
 			sh.entries[keys[i]] = *r
+			m.heldBy(r.owner).move(was, r.expires, now)
 		case r.expires > now:
 			r.owner = owner
 			sh.entries[keys[i]] = *r
+			m.heldBy(owner).move(0, r.expires, now)
 			created++
 		case present[i]:
-			sh.remove(m, keys[i], *r)
+			sh.remove(m, keys[i])
+			m.heldBy(r.owner).move(was, 0, now)
 		}
 	}
 	return out, nil
@@ -256,42 +330,35 @@ func decide(op Op, recs []memRecord, now int64) Outcome {
 // reserve makes room for missing new records of op's owner, or says why
 // there is none: a zero Outcome and nil when there is.
 func (m *Memory) reserve(sh *memShard, owner uint16, op Op, missing int, now int64) (Outcome, error) {
-	held := m.heldBy(owner)
-	if op.Owner != "" && op.OwnerMax > 0 && held.Load()+int64(missing) > int64(op.OwnerMax) {
-		sh.reclaim(m, now)
-		if held.Load()+int64(missing) > int64(op.OwnerMax) {
-			return Outcome{Verdict: OverShare, RetryAfter: time.Minute}, nil
+	if op.Owner != "" && op.OwnerMax > 0 {
+		if held, wait := m.heldBy(owner).count(now); held+int64(missing) > int64(op.OwnerMax) {
+			return Outcome{Verdict: OverShare, RetryAfter: wait}, nil
 		}
 	}
 	for {
 		total := m.total.Load()
 		if total+int64(missing) <= m.capacity {
 			if m.total.CompareAndSwap(total, total+int64(missing)) {
-				held.Add(int64(missing))
 				return Outcome{}, nil
 			}
 			continue
 		}
-		// Full: reclaim what has expired in this shard, sweeping it whole
-		// at most once per sweepEvery, and look again once.
+		// Full, though Apply swept: reclaim a few more in this shard and
+		// look again once.
+		before := m.total.Load()
 		sh.reclaim(m, now)
-		if now >= sh.nextSweep {
-			sh.sweep(m, now)
-			sh.nextSweep = now + sweepEvery.Milliseconds()
-		}
-		if m.total.Load()+int64(missing) <= m.capacity {
+		if m.total.Load() < before {
 			continue
 		}
 		m.refused.Add(1)
-		return Outcome{}, &FullError{RetryAfter: time.Duration(max(sh.nextSweep-now, 1)) * time.Millisecond}
+		return Outcome{}, &FullError{RetryAfter: time.Duration(max(m.nextSweep.Load()-now, 1000)) * time.Millisecond}
 	}
 }
 
 // release gives back n reserved records that were not created.
-func (m *Memory) release(owner uint16, n int) {
+func (m *Memory) release(n int) {
 	if n > 0 {
 		m.total.Add(-int64(n))
-		m.heldBy(owner).Add(-int64(n))
 	}
 }
 
@@ -299,17 +366,16 @@ func (m *Memory) release(owner uint16, n int) {
 func (sh *memShard) get(m *Memory, key memKey, now int64) (memRecord, bool) {
 	r, ok := sh.entries[key]
 	if ok && now >= r.expires {
-		sh.remove(m, key, r)
+		sh.remove(m, key)
 		return memRecord{}, false
 	}
 	return r, ok
 }
 
-// remove deletes key, whose record is r. The caller holds mu.
-func (sh *memShard) remove(m *Memory, key memKey, r memRecord) {
+// remove deletes key. The caller holds mu.
+func (sh *memShard) remove(m *Memory, key memKey) {
 	delete(sh.entries, key)
 	m.total.Add(-1)
-	m.heldBy(r.owner).Add(-1)
 	sh.deleted++
 }
 
@@ -337,7 +403,7 @@ func (sh *memShard) reclaim(m *Memory, now int64) {
 	seen := 0
 	for k, r := range sh.entries {
 		if now >= r.expires {
-			sh.remove(m, k, r)
+			sh.remove(m, k)
 		}
 		if seen++; seen == samples {
 			return
@@ -345,11 +411,29 @@ func (sh *memShard) reclaim(m *Memory, now int64) {
 	}
 }
 
+// sweepAll deletes every expired record, a shard at a time, at most once
+// per sweepEvery: a full store makes room before it refuses, and no
+// shard's lock is held for more than that shard's records, nor for
+// another shard's sweep.
+func (m *Memory) sweepAll(now int64) {
+	next := m.nextSweep.Load()
+	if now < next || !m.nextSweep.CompareAndSwap(next, now+sweepEvery.Milliseconds()) {
+		return
+	}
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		sh.sweep(m, now)
+		sh.compact(m)
+		sh.mu.Unlock()
+	}
+}
+
 // sweep deletes every expired record of the shard. The caller holds mu.
 func (sh *memShard) sweep(m *Memory, now int64) {
 	for k, r := range sh.entries {
 		if now >= r.expires {
-			sh.remove(m, k, r)
+			sh.remove(m, k)
 		}
 	}
 }

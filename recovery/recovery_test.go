@@ -3,7 +3,10 @@ package recovery_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,10 +18,11 @@ import (
 
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/recovery"
+	"github.com/acme/totp/seal"
 )
 
 func TestGenerate(t *testing.T) {
-	codes, hashes, err := recovery.Generate(rand.Reader, recovery.DefaultCount)
+	codes, hashes, err := plain.Generate(rand.Reader, recovery.DefaultCount)
 	require.NoError(t, err)
 	require.Len(t, codes, recovery.DefaultCount)
 	require.Len(t, hashes, recovery.DefaultCount)
@@ -32,10 +36,10 @@ func TestGenerate(t *testing.T) {
 	// 16 characters of a 32-letter alphabet: 80 bits. Over many codes every
 	// letter turns up, in about equal numbers.
 	counts := map[rune]int{}
-	many, _, err := recovery.Generate(rand.Reader, recovery.MaxCount)
+	many, _, err := plain.Generate(rand.Reader, recovery.MaxCount)
 	require.NoError(t, err)
 	for range 50 {
-		more, _, _ := recovery.Generate(rand.Reader, recovery.MaxCount)
+		more, _, _ := plain.Generate(rand.Reader, recovery.MaxCount)
 		many = append(many, more...)
 	}
 	for _, code := range many {
@@ -49,10 +53,10 @@ func TestGenerate(t *testing.T) {
 		assert.InDelta(t, total/32, n, float64(total/32)/3, "letter %c", r)
 	}
 	for _, n := range []int{0, recovery.MaxCount + 1} {
-		_, _, err := recovery.Generate(rand.Reader, n)
+		_, _, err := plain.Generate(rand.Reader, n)
 		assert.ErrorIs(t, err, recovery.ErrInvalidCount)
 	}
-	_, _, err = recovery.Generate(bytes.NewReader(nil), 1)
+	_, _, err = plain.Generate(bytes.NewReader(nil), 1)
 	assert.Error(t, err)
 }
 
@@ -85,29 +89,34 @@ func TestNormalize(t *testing.T) {
 
 func newService() *recovery.Service {
 	now := time.Unix(1_700_000_000, 0)
-	return &recovery.Service{Store: guard.NewMemory(func() time.Time { return now }, 0), MaxFailures: 3, FailureWindow: 5 * time.Minute}
+	return recovery.New(recovery.Options{Store: guard.NewMemory(0), Now: func() time.Time { return now }, MaxFailures: 3, FailureWindow: 5 * time.Minute, Keys: []seal.Key{testKey}})
 }
 
+var testKey = seal.Key{ID: "k1", Secret: bytes.Repeat([]byte{7}, seal.KeyLen)}
+
+// plain makes codes with plain SHA-256 hashes, as a service without keys does.
+var plain = recovery.New(recovery.Options{})
+
 func TestVerifyEachAtItsIndex(t *testing.T) {
-	codes, hashes, err := recovery.Generate(rand.Reader, 10)
+	codes, hashes, err := plain.Generate(rand.Reader, 10)
 	require.NoError(t, err)
-	s := &recovery.Service{} // no store: matching only
+	s := plain // no store: matching only
 	for i, code := range codes {
-		got, err := s.Verify(context.Background(), strings.ToLower(strings.ReplaceAll(code, "-", " ")), hashes)
+		got, err := s.Verify(context.Background(), "", strings.ToLower(strings.ReplaceAll(code, "-", " ")), hashes)
 		require.NoError(t, err)
 		assert.Equal(t, recovery.Result{Valid: true, Index: i}, got)
 	}
 	// A used code whose hash the caller deleted no longer verifies.
-	got, err := s.Verify(context.Background(), codes[3], append(hashes[:3:3], hashes[4:]...))
+	got, err := s.Verify(context.Background(), "", codes[3], append(hashes[:3:3], hashes[4:]...))
 	require.NoError(t, err)
 	assert.Equal(t, recovery.Result{Reason: guard.Mismatch}, got)
-	got, err = s.Verify(context.Background(), "12", hashes)
+	got, err = s.Verify(context.Background(), "", "12", hashes)
 	require.NoError(t, err)
 	assert.Equal(t, recovery.Result{Reason: guard.Malformed}, got)
 }
 
 func TestVerifyRejectsMalformedHashes(t *testing.T) {
-	_, hashes, err := recovery.Generate(rand.Reader, 3)
+	_, hashes, err := plain.Generate(rand.Reader, 3)
 	require.NoError(t, err)
 	tests := []struct {
 		name      string
@@ -121,54 +130,54 @@ func TestVerifyRejectsMalformedHashes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := (&recovery.Service{}).Verify(context.Background(), "0000-0000-0000-0000", tt.hashes)
+			_, err := plain.Verify(context.Background(), "", "0000-0000-0000-0000", tt.hashes)
 			var malformed *recovery.MalformedHashError
 			require.ErrorAs(t, err, &malformed)
 			assert.Equal(t, tt.wantIndex, malformed.Index)
 		})
 	}
-	_, err = (&recovery.Service{}).Verify(context.Background(), "0000-0000-0000-0000", make([]string, 21))
+	_, err = plain.Verify(context.Background(), "", "0000-0000-0000-0000", make([]string, 21))
 	assert.ErrorIs(t, err, recovery.ErrTooManyHashes)
-	_, err = (&recovery.Service{}).Verify(context.Background(), "0000-0000-0000-0000", nil)
+	_, err = plain.Verify(context.Background(), "", "0000-0000-0000-0000", nil)
 	assert.ErrorIs(t, err, recovery.ErrNoHashes)
 }
 
 func TestThrottleAndSingleUse(t *testing.T) {
-	codes, hashes, err := recovery.Generate(rand.Reader, 5)
+	codes, hashes, err := plain.Generate(rand.Reader, 5)
 	require.NoError(t, err)
 	s := newService()
 	ctx := context.Background()
 
-	got, err := s.Verify(ctx, codes[0], hashes)
+	got, err := s.Verify(ctx, "", codes[0], hashes)
 	require.NoError(t, err)
 	assert.True(t, got.Valid)
-	got, err = s.Verify(ctx, codes[0], hashes)
+	got, err = s.Verify(ctx, "", codes[0], hashes)
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, got.Reason, "a used code is refused even before its hash is deleted")
 
 	for range 3 {
-		got, err := s.Verify(ctx, "0000-0000-0000-0000", hashes)
+		got, err := s.Verify(ctx, "", "0000-0000-0000-0000", hashes)
 		require.NoError(t, err)
 		assert.Equal(t, guard.Mismatch, got.Reason)
 	}
 	var throttled *guard.ThrottledError
-	_, err = s.Verify(ctx, codes[1], hashes)
+	_, err = s.Verify(ctx, "", codes[1], hashes)
 	assert.ErrorAs(t, err, &throttled, "locked, even for a right code")
 	// The same set in another order is the same set.
 	reversed := []string{hashes[4], hashes[3], hashes[2], hashes[1], hashes[0]}
-	_, err = s.Verify(ctx, codes[2], reversed)
+	_, err = s.Verify(ctx, "", codes[2], reversed)
 	assert.ErrorAs(t, err, &throttled)
 }
 
 func TestConcurrentUseOfOneCode(t *testing.T) {
-	codes, hashes, err := recovery.Generate(rand.Reader, 1)
+	codes, hashes, err := plain.Generate(rand.Reader, 1)
 	require.NoError(t, err)
 	s := newService()
 	var valid atomic.Int32
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			got, err := s.Verify(context.Background(), codes[0], hashes)
+			got, err := s.Verify(context.Background(), "", codes[0], hashes)
 			assert.NoError(t, err)
 			if got.Valid {
 				valid.Add(1)
@@ -177,4 +186,55 @@ func TestConcurrentUseOfOneCode(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), valid.Load())
+}
+
+// TestUsedCodeRefusedByItsOwnHash: a used code is refused whatever set it
+// comes with, so a caller deleting hashes one by one cannot bring it back
+// by sending a smaller set.
+func TestUsedCodeRefusedByItsOwnHash(t *testing.T) {
+	s := newService()
+	codes, hashes, err := s.Generate(rand.Reader, 3)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, i := range []int{1, 0} {
+		got, err := s.Verify(ctx, "", codes[i], hashes)
+		require.NoError(t, err)
+		require.Equal(t, recovery.Result{Valid: true, Index: i}, got)
+	}
+	got, err := s.Verify(ctx, "", codes[0], []string{hashes[0], hashes[2]})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, got.Reason, "C0 with {h0, h2}")
+	got, err = s.Verify(ctx, "", codes[0], []string{hashes[0]})
+	require.NoError(t, err)
+	assert.Equal(t, guard.Replayed, got.Reason, "C0 with {h0}")
+}
+
+// TestKeyedHashes: hashes are HMAC-SHA256 under the first key, named by
+// its ID; a code verifies against its hash in a set that mixes keyed and
+// plain hashes; a hash under a key the service lacks is named, not
+// silently a mismatch.
+func TestKeyedHashes(t *testing.T) {
+	s := newService()
+	codes, hashes, err := s.Generate(rand.Reader, 2)
+	require.NoError(t, err)
+	norm, _ := recovery.Normalize(codes[0])
+	mac := hmac.New(sha256.New, testKey.Secret)
+	mac.Write([]byte(norm))
+	assert.Equal(t, "hmac-sha256:k1:"+hex.EncodeToString(mac.Sum(nil)), hashes[0])
+
+	oldCodes, oldHashes, err := plain.Generate(rand.Reader, 1)
+	require.NoError(t, err)
+	set := append(hashes, oldHashes...)
+	for i, code := range append(codes, oldCodes...) {
+		got, err := s.Verify(context.Background(), "", code, set)
+		require.NoError(t, err)
+		assert.Equal(t, recovery.Result{Valid: true, Index: i}, got)
+	}
+	_, err = plain.Verify(context.Background(), "", codes[0], hashes)
+	var unknown *recovery.UnknownKeyError
+	require.ErrorAs(t, err, &unknown)
+	assert.Equal(t, "k1", unknown.KeyID)
+	_, err = s.Verify(context.Background(), "", codes[0], []string{"hmac-sha256:k1"})
+	var malformed *recovery.MalformedHashError
+	assert.ErrorAs(t, err, &malformed)
 }
