@@ -516,7 +516,7 @@ func checkEviction(store *guard.Redis, log *slog.Logger) {
 	}
 	for _, l := range limits {
 		if l == "0" {
-			log.Warn("Redis has no maxmemory: a flood of guard records grows it until its host kills it; set maxmemory (with maxmemory-policy noeviction) so it refuses instead")
+			log.Warn("Redis has no maxmemory: a flood of guard records grows it until its host kills it; set maxmemory, under the noeviction policy, so it refuses instead")
 			return
 		}
 	}

@@ -883,7 +883,8 @@ func TestConfigurationLineMasksSecrets(t *testing.T) {
 	assert.Equal(t, []any{"72cd6e84"}, got["challenge_keys"], "a bare key's derived ID")
 	assert.Equal(t, []any{"2026-11", "2025-05"}, got["seal_keys"], "IDs, the sealing one first")
 	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", got["redis_url"])
-	assert.EqualValues(t, 12_000_000, got["guard_capacity"])
+	wantCapacity, _ := defaultCapacity(memoryLimit(func(string) string { return "" }))
+	assert.EqualValues(t, wantCapacity, got["guard_capacity"])
 }
 
 // TestSealedRotationAgainstTheBinary: a sibling service that stores only

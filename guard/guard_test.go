@@ -3,6 +3,7 @@ package guard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -239,4 +240,62 @@ func TestFailsClosed(t *testing.T) {
 	_, err = v.Verify(context.Background(), attempt(t, "000000", now))
 	assert.ErrorIs(t, err, guard.ErrUnavailable)
 	assert.ErrorIs(t, v.Ready(context.Background()), guard.ErrUnavailable)
+}
+
+// TestClientLocksItself: with a client named, a remote attacker's wrong
+// codes lock only their client of the secret, while the user's device
+// keeps its attempts; an attacker rotating clients meets the ceiling over
+// all clients, which then locks the secret for everyone.
+func TestClientLocksItself(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := guard.New(guard.Options{Store: guard.NewMemory(0), Key: []byte("k"), MaxFailures: 3, SecretMaxFailures: 12, FailureWindow: time.Minute})
+	ctx := context.Background()
+	try := func(client, token string) (guard.Result, error) {
+		a := attempt(t, token, c.Now())
+		a.Client = client
+		return v.Verify(ctx, a)
+	}
+	for range 3 {
+		_, err := try("c1", "000000")
+		require.NoError(t, err)
+	}
+	var throttled *guard.ThrottledError
+	_, err := try("c1", code(t, otp.DefaultParams.Step(c.Now())))
+	require.ErrorAs(t, err, &throttled, "c1 is locked, even for a right code")
+	assert.Equal(t, 1, throttled.Record)
+	r, err := try("c2", code(t, otp.DefaultParams.Step(c.Now())))
+	require.NoError(t, err)
+	assert.True(t, r.Valid, "the user's device is not")
+
+	// 25 clients, a wrong code each: the twelfth failure over all clients
+	// locks the secret; the rest, and the user, are refused.
+	refused := 0
+	for i := range 25 {
+		_, err := try(fmt.Sprintf("rot%d", i), "000000")
+		if errors.As(err, &throttled) {
+			refused++
+			assert.Equal(t, 0, throttled.Record)
+		}
+	}
+	assert.Equal(t, 25-(12-3), refused, "the ceiling counts c1's three too")
+	_, err = try("c2", code(t, otp.DefaultParams.Step(c.Now())+1))
+	assert.ErrorAs(t, err, &throttled)
+}
+
+// TestLocksEscalate: each lock of a secret within a day doubles the last.
+func TestLocksEscalate(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	v := guard.New(guard.Options{Store: guard.NewMemory(0), Key: []byte("k"), MaxFailures: 2, FailureWindow: 2 * time.Second})
+	ctx := context.Background()
+	var throttled *guard.ThrottledError
+	for _, want := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		for range 2 {
+			_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
+			require.NoError(t, err)
+		}
+		_, err := v.Verify(ctx, attempt(t, "000000", c.Now()))
+		require.ErrorAs(t, err, &throttled)
+		assert.Equal(t, want, throttled.RetryAfter)
+		c.Add(want)
+	}
 }

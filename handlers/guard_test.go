@@ -79,7 +79,7 @@ func TestConcurrentReplay(t *testing.T) {
 		store func(t *testing.T) (guard.Store, guard.Store)
 	}{
 		{"memory", func(t *testing.T) (guard.Store, guard.Store) {
-			m := guard.NewMemory(func() time.Time { return now }, 0)
+			m := guard.NewMemory(0)
 			return m, m
 		}},
 		{"redis, two instances", func(t *testing.T) (guard.Store, guard.Store) {
@@ -197,11 +197,8 @@ func TestGuardOffAcceptsReuse(t *testing.T) {
 // deadStore fails as an unreachable Redis does.
 type deadStore struct{}
 
-func (deadStore) Fail(context.Context, string, time.Duration) (int, time.Duration, error) {
-	return 0, 0, redis.ErrClosed
-}
-func (deadStore) Claim(context.Context, guard.Claim) (guard.Verdict, error) {
-	return guard.Verdict{}, redis.ErrClosed
+func (deadStore) Apply(context.Context, guard.Op) (guard.Outcome, error) {
+	return guard.Outcome{}, redis.ErrClosed
 }
 func (deadStore) Ping(context.Context) error { return redis.ErrClosed }
 
@@ -275,7 +272,7 @@ func TestFloodNeitherRevivesACodeNorLiftsALock(t *testing.T) {
 	var logs strings.Builder
 	var a *testAPI
 	a = newAPI(t, start, func(c *handlers.Config) {
-		c.Store = guard.NewMemory(func() time.Time { return a.Now() }, 100)
+		c.Store = guard.NewMemory(100)
 		c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
 	verify := func(secret, token string, skew int) *httptest.ResponseRecorder {
@@ -318,9 +315,19 @@ func TestFloodNeitherRevivesACodeNorLiftsALock(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusTooManyRequests, verify(locked, c.Token, 1).Code, "the lock holds")
 
+	// Wrong codes for the used secret still count, full store or not: ten
+	// of them lock it rather than answer 503 uncounted.
+	var statuses []int
+	for range apitest.MaxFailures + 1 {
+		statuses = append(statuses, verify(guardSecret, "000000", 1).Code)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, statuses[len(statuses)-1], "counted, and locked: %v", statuses)
+	assert.NotContains(t, statuses, http.StatusServiceUnavailable)
+
 	scrape := a.do(t, http.MethodGet, "/metrics", "").Body.String()
 	assert.Contains(t, scrape, fmt.Sprintf("totp_verifications_total{result=\"store_full\"} %d", full))
 	assert.Contains(t, scrape, fmt.Sprintf("totp_guard_store_refused_total %d", full))
+	assert.Contains(t, scrape, fmt.Sprintf("totp_guard_refusals_total{key=\"none\",reason=\"store_full\"} %d", full))
 	assert.Contains(t, scrape, "totp_guard_store_records 100")
 	assert.Contains(t, scrape, "totp_guard_store_capacity 100")
 	assert.Equal(t, 1, strings.Count(logs.String(), "guard store full"), "one warning, not one a request")

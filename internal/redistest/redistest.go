@@ -131,7 +131,11 @@ func StartCluster(tb testing.TB, n int) *Cluster {
 	}
 	c := &Cluster{}
 	for range n {
-		c.Nodes = append(c.Nodes, StartWith(tb, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000"))
+		// A node's bus listens on its port + 10000 unless told otherwise,
+		// which a port from the kernel's ephemeral range can push past
+		// 65535: each node gets a free bus port of its own.
+		c.Nodes = append(c.Nodes, StartWith(tb, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
+			"--cluster-port", strconv.Itoa(freePort(tb))))
 	}
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
