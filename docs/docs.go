@@ -1576,6 +1576,12 @@ const docTemplate = `{
                     ],
                     "example": "SHA1"
                 },
+                "client": {
+                    "description": "Client is the end user's IP address or device ID as the caller\nknows it (opaque, at most 128 bytes): wrong codes then lock this\nclient of the secret, and the secret itself only past a ceiling over\nall its clients, so an attacker cannot lock the user out.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "203.0.113.7"
+                },
                 "counter": {
                     "type": "integer",
                     "example": 42
@@ -1708,6 +1714,12 @@ const docTemplate = `{
                         "SHA512"
                     ],
                     "example": "SHA1"
+                },
+                "client": {
+                    "description": "Client is the end user's IP address or device ID as the caller\nknows it (opaque, at most 128 bytes): wrong codes then lock this\nclient of the secret, and the secret itself only past a ceiling over\nall its clients, so an attacker cannot lock the user out.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "203.0.113.7"
                 },
                 "counter": {
                     "description": "Counter is the next counter the caller expects: the next_counter it\nstored from the last accepted code (0 for a new token).",
@@ -2335,6 +2347,12 @@ const docTemplate = `{
                         "SHA512"
                     ],
                     "example": "SHA1"
+                },
+                "client": {
+                    "description": "Client is the end user's IP address or device ID as the caller\nknows it (opaque, at most 128 bytes): wrong codes then lock this\nclient of the secret, and the secret itself only past a ceiling over\nall its clients, so an attacker cannot lock the user out.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "203.0.113.7"
                 },
                 "context": {
                     "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",

@@ -1,9 +1,9 @@
 package handlers
 
 import (
-	"fmt"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 

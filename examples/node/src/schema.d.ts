@@ -436,6 +436,14 @@ export interface components {
              * @enum {string}
              */
             algorithm?: "SHA1" | "SHA256" | "SHA512";
+            /**
+             * @description `client` is the end user's IP address or device ID as the caller
+             *     knows it (opaque, at most 128 bytes): wrong codes then lock this
+             *     client of the secret, and the secret itself only past a ceiling over
+             *     all its clients, so an attacker cannot lock the user out.
+             * @example 203.0.113.7
+             */
+            client?: string;
             /** @example 42 */
             counter: number;
             /** @example 6 */
@@ -498,6 +506,14 @@ export interface components {
              * @enum {string}
              */
             algorithm?: "SHA1" | "SHA256" | "SHA512";
+            /**
+             * @description `client` is the end user's IP address or device ID as the caller
+             *     knows it (opaque, at most 128 bytes): wrong codes then lock this
+             *     client of the secret, and the secret itself only past a ceiling over
+             *     all its clients, so an attacker cannot lock the user out.
+             * @example 203.0.113.7
+             */
+            client?: string;
             /**
              * @description `counter` is the next counter the caller expects: the next_counter it
              *     stored from the last accepted code (0 for a new token).
@@ -919,6 +935,14 @@ export interface components {
              */
             after_step?: number;
             /**
+             * @description `client` is the end user's IP address or device ID as the caller
+             *     knows it (opaque, at most 128 bytes): wrong codes then lock this
+             *     client of the secret, and the secret itself only past a ceiling over
+             *     all its clients, so an attacker cannot lock the user out.
+             * @example 203.0.113.7
+             */
+            client?: string;
+            /**
              * @description `context` is what sealed was sealed with (e.g. the user's ID), sent
              *     again with every use.
              * @example user-42
@@ -970,6 +994,14 @@ export interface components {
              * @enum {string}
              */
             algorithm?: "SHA1" | "SHA256" | "SHA512";
+            /**
+             * @description `client` is the end user's IP address or device ID as the caller
+             *     knows it (opaque, at most 128 bytes): wrong codes then lock this
+             *     client of the secret, and the secret itself only past a ceiling over
+             *     all its clients, so an attacker cannot lock the user out.
+             * @example 203.0.113.7
+             */
+            client?: string;
             /**
              * @description `digits` is the code length.
              * @example 6
@@ -1033,6 +1065,14 @@ export interface components {
              * @example 56991233
              */
             after_step?: number;
+            /**
+             * @description `client` is the end user's IP address or device ID as the caller
+             *     knows it (opaque, at most 128 bytes): wrong codes then lock this
+             *     client of the secret, and the secret itself only past a ceiling over
+             *     all its clients, so an attacker cannot lock the user out.
+             * @example 203.0.113.7
+             */
+            client?: string;
             /**
              * @description `skew` is how many steps before and after now are accepted.
              * @example 1
