@@ -183,6 +183,9 @@ func (m *Memory) Refused() uint64 { return m.refused.Load() }
 // owner returns owner's index, registering it on first sight. Owners are
 // API key names: a handful.
 func (m *Memory) owner(name string) uint16 {
+	if name == "" {
+		return 0
+	}
 	m.ownersMu.RLock()
 	i, ok := m.owners[name]
 	m.ownersMu.RUnlock()
@@ -198,6 +201,15 @@ func (m *Memory) owner(name string) uint16 {
 	m.owners[name] = i
 	m.held = append(m.held, newOwnerHeld())
 	return i
+}
+
+// hold moves record from one expiry to another in its owner's count; the
+// records of no owner ("") are bounded by nothing but the capacity, and
+// are not counted.
+func (m *Memory) hold(owner uint16, from, to, now int64) {
+	if owner != 0 {
+		m.heldBy(owner).move(from, to, now)
+	}
 }
 
 func (m *Memory) heldBy(i uint16) *ownerHeld {
@@ -275,15 +287,15 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 		switch {
 		case r.expires > now && present[i]:
 			sh.entries[keys[i]] = *r
-			m.heldBy(r.owner).move(was, r.expires, now)
+			m.hold(r.owner, was, r.expires, now)
 		case r.expires > now:
 			r.owner = owner
 			sh.entries[keys[i]] = *r
-			m.heldBy(owner).move(0, r.expires, now)
+			m.hold(owner, 0, r.expires, now)
 			created++
 		case present[i]:
 			sh.remove(m, keys[i])
-			m.heldBy(r.owner).move(was, 0, now)
+			m.hold(r.owner, was, 0, now)
 		}
 	}
 	return out, nil
