@@ -179,7 +179,7 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 	if err == nil && match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
 		return Result{Reason: Stale}, nil
 	}
-	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotTOTP, Name: useName(kindTOTP, a.Key.Params), Step: match.Step, TTL: useTTL(match.Step, a.Key.Params, a.Now)}, match, err)
+	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotTOTP, Step: match.Step, TTL: useTTL(match.Step, a.Key.Params, a.Now)}, kindTOTP, a.Key.Params, match, err)
 }
 
 // HOTPUsedTTL is how long an accepted HOTP counter is remembered. The
@@ -217,12 +217,12 @@ func (v *Verifier) VerifyCounter(ctx context.Context, a CounterAttempt) (Result,
 	} else {
 		match, err = a.Key.VerifyCounter(a.Token, a.Counter, a.LookAhead)
 	}
-	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotHOTP, Name: useName(kindHOTP, a.Key.Params), Step: match.Step, TTL: HOTPUsedTTL}, match, err)
+	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotHOTP, Step: match.Step, TTL: HOTPUsedTTL}, kindHOTP, a.Key.Params, match, err)
 }
 
 // record turns a match into a Result, recording it in the store when
 // the guard is on.
-func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret []byte, use Use, match otp.Match, err error) (Result, error) {
+func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret []byte, use Use, kind byte, p otp.Params, match otp.Match, err error) (Result, error) {
 	if errors.Is(err, otp.ErrMalformedToken) {
 		return Result{Reason: Malformed}, nil
 	}
@@ -239,6 +239,11 @@ func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret
 	// are told apart inside the record by what differs between them,
 	// which is no secret: a TOTP step of one set of parameters, an HOTP
 	// counter of another, never collide.
+	if match.Valid {
+		// Only a claim reads the use's name: a wrong code is not spent
+		// on formatting it.
+		use.Name = useName(kind, p)
+	}
 	fp := v.fingerprint(nil, secret)
 	op := Op{Now: now, Tag: "s:" + fp, Owner: who.Owner, Matched: match.Valid, Use: use}
 	if who.Client == "" {

@@ -19,7 +19,7 @@ const DefaultCapacity = 1_000_000
 // GUARD_CAPACITY: capacity × RecordBytes is the store's memory when full.
 const RecordBytes = 240
 
-// shards splits the store so that no sweep or map rebuild holds a lock
+// shards splits the store (one byte of a tag's hash picks the shard) so that no sweep or map rebuild holds a lock
 // that more than 1/256 of the verifications wait on, and so that
 // verifications of different secrets seldom wait on each other.
 const shards = 256
@@ -218,23 +218,21 @@ func (m *Memory) heldBy(i uint16) *ownerHeld {
 	return m.held[i]
 }
 
-// toMemKey names a record by the first 128 bits of the SHA-256 of its tag
-// and key: two records would share an entry only if their hashes agreed
-// on all 128 bits, a chance of about 1 in 10^24 among millions.
-func toMemKey(tag, key string) memKey {
-	h := sha256.New()
-	h.Write([]byte(tag))
-	h.Write([]byte{0})
-	h.Write([]byte(key))
-	var sum [sha256.Size]byte
-	return memKey(h.Sum(sum[:0])[:16])
-}
+// tagSum is the SHA-256 of a tag: it picks the shard of every record
+// under the tag, and names the tag's record of key "".
+func tagSum(tag string) [sha256.Size]byte { return sha256.Sum256([]byte(tag)) }
 
-// shardOf is the shard of every record under tag.
-func (m *Memory) shardOf(tag string) *memShard {
-	h := fnv.New32a()
-	h.Write([]byte(tag))
-	return &m.shards[h.Sum32()%shards]
+// toMemKey names a record by the first 128 bits of a SHA-256: of its tag
+// for key "", else of the tag's sum and key. Two records would share an
+// entry only if their hashes agreed on all 128 bits, a chance of about 1
+// in 10^24 among millions.
+func toMemKey(tag [sha256.Size]byte, key string) memKey {
+	if key == "" {
+		return memKey(tag[:16])
+	}
+	var buf [sha256.Size + 64]byte
+	sum := sha256.Sum256(append(append(buf[:0], tag[:]...), key...))
+	return memKey(sum[:16])
 }
 
 func nameHash(name string) uint64 {
@@ -249,7 +247,8 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 	if m.total.Load() >= m.capacity {
 		m.sweepAll(now)
 	}
-	sh := m.shardOf(op.Tag)
+	tag := tagSum(op.Tag)
+	sh := &m.shards[tag[16]] // shards is 256: one byte picks one
 	var (
 		keys    [2]memKey
 		recs    [2]memRecord
@@ -261,7 +260,7 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 	defer sh.compact(m)
 	missing := 0
 	for i := range n {
-		keys[i] = toMemKey(op.Tag, op.Records[i].Key)
+		keys[i] = toMemKey(tag, op.Records[i].Key)
 		recs[i], present[i] = sh.get(m, keys[i], now)
 		if !present[i] {
 			missing++
