@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,9 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -331,6 +334,14 @@ func TestParseGuardConfig(t *testing.T) {
 		{"the same bare challenge key twice", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "listed twice", false, nil},
 		{"short challenge key", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "CHALLENGE_KEYS entry 1", false, nil},
 		{"challenge key not base64", map[string]string{"CHALLENGE_KEYS": "not base64!"}, "CHALLENGE_KEYS entry 1", false, nil},
+		{"key share zero", map[string]string{"GUARD_KEY_SHARE": "0"}, "guard key share", false, nil},
+		{"key share over one", map[string]string{"GUARD_KEY_SHARE": "1.5"}, "guard key share", false, nil},
+		{"key share not a number", map[string]string{"GUARD_KEY_SHARE": "half"}, "guard key share", false, nil},
+		{"secret ceiling below max failures", map[string]string{"MAX_FAILURES": "5", "SECRET_MAX_FAILURES": "4"}, "secret max failures", false, nil},
+		{"subject max failures zero", map[string]string{"CHALLENGE_SUBJECT_MAX_FAILURES": "0"}, "challenge subject max failures", false, nil},
+		{"challenge min digits 3", map[string]string{"CHALLENGE_MIN_DIGITS": "3"}, "challenge min digits", false, nil},
+		{"capacity zero", map[string]string{"GUARD_CAPACITY": "0"}, "guard capacity", false, nil},
+		{"short recovery key", map[string]string{"RECOVERY_KEYS": "r1:" + base64.StdEncoding.EncodeToString(make([]byte, 16))}, "RECOVERY_KEYS entry 1", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,6 +357,59 @@ func TestParseGuardConfig(t *testing.T) {
 			assert.GreaterOrEqual(t, len(cfg.guardKey), minGuardKeyLen)
 		})
 	}
+}
+
+// TestGuardDefaults: what the new settings default to, and where a
+// recovery key comes from.
+func TestGuardDefaults(t *testing.T) {
+	cfg, err := parseConfig(nil, func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Equal(t, 0.5, cfg.keyShare)
+	assert.Equal(t, 4*cfg.maxFailures, cfg.secretMax)
+	assert.Equal(t, challenge.DefaultSubjectMaxFailures, cfg.challengeSubjectMax)
+	assert.Equal(t, challenge.DefaultMinDigits, cfg.challengeMinDigits)
+	assert.Empty(t, cfg.recoveryKeys, "no GUARD_KEY: plain hashes, not a key lost at restart")
+
+	withGuard, err := parseConfig(nil, func(k string) string { return map[string]string{"GUARD_KEY": strings.Repeat("g", 32)}[k] })
+	require.NoError(t, err)
+	require.Len(t, withGuard.recoveryKeys, 1)
+	assert.Regexp(t, `^g[0-9a-f]{8}$`, withGuard.recoveryKeys[0].ID)
+	assert.NotEqual(t, withGuard.guardKey, withGuard.recoveryKeys[0].Secret, "derived, not the guard key itself")
+	other, err := parseConfig(nil, func(k string) string { return map[string]string{"GUARD_KEY": strings.Repeat("h", 32)}[k] })
+	require.NoError(t, err)
+	assert.NotEqual(t, withGuard.recoveryKeys[0].ID, other.recoveryKeys[0].ID, "another guard key, another ID")
+
+	explicit, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"GUARD_KEY": strings.Repeat("g", 32), "RECOVERY_KEYS": "r1:" + base64.StdEncoding.EncodeToString(make([]byte, 32))}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "r1", explicit.recoveryKeys[0].ID, "RECOVERY_KEYS wins")
+}
+
+func TestDefaultCapacity(t *testing.T) {
+	tests := []struct {
+		name     string
+		limit    uint64
+		want     int
+		wantFrom string
+	}{
+		{"no limit", 0, guard.DefaultCapacity, "default"},
+		{"512 MiB", 512 << 20, (256 << 20) / guard.RecordBytes, "memory limit"},
+		{"a tiny limit keeps a floor", 1 << 20, 1000, "memory limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, from := defaultCapacity(tt.limit)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.wantFrom, from)
+		})
+	}
+	t.Run("GOMEMLIMIT", func(t *testing.T) {
+		old := debug.SetMemoryLimit(-1)
+		t.Cleanup(func() { debug.SetMemoryLimit(old) })
+		debug.SetMemoryLimit(300 << 20)
+		assert.Equal(t, uint64(300<<20), memoryLimit(func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB"}[k] }))
+	})
 }
 
 // TestFleet runs two instances of the binary against one real Redis: a code

@@ -13,6 +13,7 @@
 #   bench/load.sh
 #   DURATION=10s ROUNDS=3 bench/load.sh
 #   SERVICE_ENV="LOG_LEVEL=warn GUARD=off" bench/load.sh   # what a setting costs
+#   BASELINE=../other-checkout bench/load.sh   # a third reference: the service built from another tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,11 @@ out=bench/out
 mkdir -p "$out"
 go build -trimpath -o "$out/totp" .
 go build -trimpath -o "$out/reference" ./bench/reference
+refs="gin pquerna"
+if [ -n "${BASELINE:-}" ]; then
+  (cd "$BASELINE" && go build -trimpath -o "$OLDPWD/$out/baseline" .)
+  refs="$refs baseline"
+fi
 
 # run NAME CMD...: start the server, load it, print one result line:
 # name, requests/s, p50 ms, p99 ms, peak RSS MiB, non-2xx, CPU us/request.
@@ -68,18 +74,23 @@ for round in $(seq "$ROUNDS"); do
   run "pquerna.$round" "$out/reference" -validate -addr "127.0.0.1:$PORT" >>"$results"
   # shellcheck disable=SC2086 # SERVICE_ENV is a list of NAME=VALUE words
   run "service.$round" env ${SERVICE_ENV:-} "$out/totp" -addr "127.0.0.1:$PORT" >>"$results"
+  if [ -n "${BASELINE:-}" ]; then
+    # shellcheck disable=SC2086
+    run "baseline.$round" env ${SERVICE_ENV:-} "$out/baseline" -addr "127.0.0.1:$PORT" >>"$results"
+  fi
 done
 
 # Each service run is compared with the reference runs of its round.
 ratios=$out/ratios.txt
-awk -v ratios="$ratios" '
+awk -v ratios="$ratios" -v refs="$refs" '
   { split($1, a, "."); kind = a[1]; round = a[2]; line[round, kind] = $0 }
   END {
     for (round = 1; (round, "service") in line; round++) {
       split(line[round, "service"], s, " ")
       printf "round %d  service %6.0f req/s  p50 %5.3f ms  p99 %5.3f ms  CPU %5.1f us/req  RSS %5.1f MiB\n", round, s[2], s[3], s[4], s[7], s[5]
-      for (k = 1; k <= 2; k++) {
-        ref = (k == 1 ? "gin" : "pquerna")
+      nrefs = split(refs, names, " ")
+      for (k = 1; k <= nrefs; k++) {
+        ref = names[k]
         split(line[round, ref], b, " ")
         printf "         %-8s %6.0f req/s  p50 %5.3f ms  p99 %5.3f ms  CPU %5.1f us/req  RSS %5.1f MiB  -> service %.2fx req/s, %.2fx p99\n", ref, b[2], b[3], b[4], b[7], b[5], s[2] / b[2], s[4] / b[4]
         printf "%s|%.3f|%.3f|%.3f|%.3f|%.1f\n", ref, s[2] / b[2], s[3] / b[3], s[4] / b[4], s[7] / b[7], s[5] > ratios
@@ -92,7 +103,7 @@ median() {
   grep "^$2|" "$ratios" | cut -d'|' -f"$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo "service as ratios of each reference, median of $ROUNDS rounds:"
-for ref in gin pquerna; do
+for ref in $refs; do
   printf "vs %-8s req/s %.2fx  p50 %.2fx  p99 %.2fx  CPU/req %.2fx\n" "$ref" \
     "$(median 2 "$ref")" "$(median 3 "$ref")" "$(median 4 "$ref")" "$(median 5 "$ref")"
 done

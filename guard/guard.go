@@ -35,12 +35,10 @@ type FullError struct {
 func (e *FullError) Error() string { return "guard store full" }
 
 // ThrottledError means a record failed too often; no answer about the
-// code is given until RetryAfter has passed. Locks counts the locks of
-// that record within a day when this attempt began one (0 otherwise).
+// code is given until RetryAfter has passed.
 type ThrottledError struct {
 	RetryAfter time.Duration
 	Record     int // which record of the op is locked: 0 the secret's, 1 the client's
-	Locks      int
 }
 
 func (e *ThrottledError) Error() string {
@@ -141,9 +139,6 @@ func New(o Options) *Verifier {
 		secret: lim(o.MaxFailures), ceiling: lim(o.SecretMaxFailures), client: lim(o.MaxFailures),
 	}
 }
-
-// On reports whether the guard keeps records.
-func (v *Verifier) On() bool { return v.store != nil }
 
 // Caller is who makes an attempt.
 type Caller struct {

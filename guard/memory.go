@@ -11,13 +11,13 @@ import (
 
 // DefaultCapacity bounds a Memory store's live records when neither
 // GUARD_CAPACITY nor a memory limit says otherwise: about 330 MiB when
-// full (RecordBytes each: 230 MiB), taken only as records arrive.
+// full (RecordBytes each: 190 MiB), taken only as records arrive.
 const DefaultCapacity = 1_000_000
 
 // RecordBytes is what one live record of a full Memory store costs at most,
 // map overhead included (TestMemoryRecordSize measures it), for sizing
 // GUARD_CAPACITY: capacity × RecordBytes is the store's memory when full.
-const RecordBytes = 240
+const RecordBytes = 200
 
 // shards splits the store (one byte of a tag's hash picks the shard) so that no sweep or map rebuild holds a lock
 // that more than 1/256 of the verifications wait on, and so that
@@ -135,16 +135,13 @@ type memShard struct {
 type memKey [16]byte
 
 type memRecord struct {
-	expires   int64 // unix milliseconds
-	usedUntil int64
-	counter   counter
-	slots     [2]memSlot
-	owner     uint16
-}
-
-type memSlot struct {
-	name uint64 // FNV-1a of Use.Name
-	step uint64
+	expires int64 // unix milliseconds
+	counter counter
+	// steps and names are the use slots: the last step claimed and the
+	// FNV-1a of the Use.Name it was claimed under (0: none).
+	steps [2]uint64
+	names [2]uint32
+	owner uint16
 }
 
 var _ Store = (*Memory)(nil)
@@ -235,10 +232,10 @@ func toMemKey(tag [sha256.Size]byte, key string) memKey {
 	return memKey(sum[:16])
 }
 
-func nameHash(name string) uint64 {
-	h := fnv.New64a()
+func nameHash(name string) uint32 {
+	h := fnv.New32a()
 	h.Write([]byte(name))
-	return h.Sum64()
+	return max(h.Sum32(), 1) // 0 is an empty slot
 }
 
 // Apply implements Store.
@@ -275,14 +272,25 @@ func (m *Memory) Apply(_ context.Context, op Op) (Outcome, error) {
 	created := 0
 	defer func() { m.release(missing - created) }()
 
+	// A record holding a use lives at least as long as it did, and a new
+	// claim as long as its TTL: the record keeps no expiry per slot.
+	var used [2]int64
+	for i := range n {
+		if recs[i].names != [2]uint32{} {
+			used[i] = recs[i].expires
+		}
+	}
 	out := decide(op, recs[:n], now)
 	if out.Verdict == Locked || out.Verdict == Reused {
 		return out, nil
 	}
+	if out.Verdict == Accepted && op.Use.TTL > 0 {
+		used[0] = max(used[0], now+op.Use.TTL.Milliseconds())
+	}
 	for i := range n {
 		r := &recs[i]
 		was := r.expires
-		r.expires = max(r.counter.until(now), r.usedUntil)
+		r.expires = max(r.counter.until(now), used[i])
 		switch {
 		case r.expires > now && present[i]:
 			sh.entries[keys[i]] = *r
@@ -325,12 +333,11 @@ func decide(op Op, recs []memRecord, now int64) Outcome {
 		return out
 	}
 	if op.Use.TTL > 0 {
-		slot, name := &recs[0].slots[op.Use.Slot&1], nameHash(op.Use.Name)
-		if slot.name == name && slot.step >= op.Use.Step {
+		r, i, name := &recs[0], op.Use.Slot&1, nameHash(op.Use.Name)
+		if r.names[i] == name && r.steps[i] >= op.Use.Step {
 			return Outcome{Verdict: Reused}
 		}
-		slot.name, slot.step = name, op.Use.Step
-		recs[0].usedUntil = max(recs[0].usedUntil, now+op.Use.TTL.Milliseconds())
+		r.names[i], r.steps[i] = name, op.Use.Step
 	}
 	for i := range recs {
 		recs[i].counter.succeed()

@@ -103,11 +103,11 @@ type Outcome struct {
 // counter is the failure state of one record, kept alike by every store.
 // Times are unix milliseconds.
 type counter struct {
-	failures    int64
 	windowEnd   int64 // when the failures counted so far stop counting
 	lockedUntil int64
-	locks       int64 // locks within escalationMemory of the last
-	locksUntil  int64 // when locks is forgotten
+	locksUntil  int64  // when locks is forgotten
+	failures    uint32 // within the window
+	locks       uint32 // within escalationMemory of the last
 }
 
 // locked is how long the lock runs from now, 0 when there is none.
@@ -125,7 +125,7 @@ func (c *counter) fail(l Limit, now int64) int64 {
 		c.failures, c.windowEnd = 0, now+l.Window.Milliseconds()
 	}
 	c.failures++
-	if c.failures < int64(l.Max) {
+	if int64(c.failures) < int64(l.Max) {
 		return 0
 	}
 	if now >= c.locksUntil {
@@ -133,7 +133,7 @@ func (c *counter) fail(l Limit, now int64) int64 {
 	}
 	c.locks++
 	lock := l.Window
-	for i := int64(1); i < c.locks && lock < l.MaxLock; i++ {
+	for i := uint32(1); i < c.locks && lock < l.MaxLock; i++ {
 		lock *= 2
 	}
 	if l.MaxLock > l.Window {
@@ -144,7 +144,7 @@ func (c *counter) fail(l Limit, now int64) int64 {
 	}
 	c.lockedUntil = now + lock.Milliseconds()
 	c.failures, c.windowEnd = 0, 0
-	return max(c.locks, 1)
+	return int64(max(c.locks, 1))
 }
 
 // succeed is a right code after any lock has passed: the escalation

@@ -182,9 +182,8 @@ func (s *Server) requireAPIKey(keys []string) gin.HandlerFunc {
 		sum := sha256.Sum256([]byte(given))
 		match := -1
 		for i := range digests {
-			if subtle.ConstantTimeCompare(sum[:], digests[i][:]) == 1 {
-				match = i
-			}
+			// Branch-free, so timing says nothing of which key matched.
+			match = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sum[:], digests[i][:]), i, match)
 		}
 		if given == "" || match < 0 {
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)

@@ -113,7 +113,7 @@ type Server struct {
 
 	fullWarnings rareLog       // "guard store full", at most once a minute
 	qrSlots      chan struct{} // one per QR code being drawn
-	heavySlots   chan struct{} // one per costly verification (heavyCost) running
+	heavySlots   chan struct{} // one per costly verification (maxLightCost) running
 }
 
 // New wires the services cfg describes and returns the router with every
