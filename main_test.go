@@ -395,7 +395,7 @@ func TestDefaultCapacity(t *testing.T) {
 	}{
 		{"no limit", 0, guard.DefaultCapacity, "default"},
 		{"512 MiB", 512 << 20, (256 << 20) / guard.RecordBytes, "memory limit"},
-		{"a tiny limit keeps a floor", 1 << 20, 1000, "memory limit"},
+		{"a tiny limit keeps a floor", 128 << 10, 1000, "memory limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
