@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -738,8 +739,19 @@ func hammer(t *testing.T, base string, workers int, stop <-chan struct{}) <-chan
 					return
 				}
 				body := fmt.Sprintf(`{"secret":"%x","encoding":"hex","token":"%s"}`, secret, code.Token)
+				// A request counts as sent when it was written to the
+				// connection: one that waited to be written (a worker
+				// descheduled, a connection being closed as idle) was
+				// never the server's, whenever its goroutine started it.
 				a := answer{at: time.Now()}
-				resp, err := client.Post(base+"/verify/token", "application/json", strings.NewReader(body))
+				req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+					WroteRequest: func(httptrace.WroteRequestInfo) { a.at = time.Now() },
+				}), http.MethodPost, base+"/verify/token", strings.NewReader(body))
+				if !assert.NoError(t, err) {
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
 				if err == nil {
 					var v struct {
 						Valid bool
