@@ -70,6 +70,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
@@ -159,7 +160,11 @@ type config struct {
 	redisMode     string // single, cluster or sentinel
 	redisPrefix   string
 
-	apiKeys []string
+	apiKeys             []access.Key
+	apiKeysList         string // API_KEYS, read again with the file on SIGHUP
+	apiKeysFile         string
+	allowNoAuth         bool
+	sealContextOptional bool
 
 	challengeKeys        []seal.Key // the first seals, all open
 	challengeMaxAttempts int
@@ -184,7 +189,7 @@ func (cfg config) attrs() []any {
 		"guard_key_share", cfg.keyShare, "max_failures", cfg.maxFailures, "secret_max_failures", cfg.secretMax,
 		"failure_window", cfg.failureWindow.String(), "guard_key", guardKey,
 		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
-		"api_keys", len(cfg.apiKeys), "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
+		"api_keys", keyNames(cfg.apiKeys), "allow_no_auth", cfg.allowNoAuth, "seal_context_optional", cfg.sealContextOptional, "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
 		"challenge_max_attempts", cfg.challengeMaxAttempts, "challenge_subject_max_failures", cfg.challengeSubjectMax,
 		"challenge_min_digits", cfg.challengeMinDigits, "recovery_keys", keyIDs(cfg.recoveryKeys), "pprof_addr", cfg.pprofAddr,
 		"otlp_endpoint", redactURL(cfg.otlpEndpoint),
@@ -201,8 +206,10 @@ func keyIDs(keys []seal.Key) []string {
 	return ids
 }
 
-// redactURL is u with any password replaced, or a word for a URL that
-// does not parse (which might be all password).
+// redactURL is u with every credential replaced: the userinfo's password,
+// and any query parameter that names a password (go-redis reads
+// password= and sentinel_password= from Sentinel URLs); a word for a URL
+// that does not parse (which might be all password).
 func redactURL(u string) string {
 	if u == "" {
 		return ""
@@ -211,7 +218,14 @@ func redactURL(u string) string {
 	if err != nil {
 		return "(set, unparsable)"
 	}
-	return parsed.Redacted()
+	q := parsed.Query()
+	for name := range q {
+		if strings.Contains(strings.ToLower(name), "password") {
+			q.Set(name, "xxxxx")
+		}
+	}
+	parsed.RawQuery = q.Encode()
+	return parsed.Redacted() // the userinfo's password
 }
 
 // minGuardKeyLen keeps GUARD_KEY from being guessable: it keys the
@@ -230,7 +244,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		return def
 	}
-	defaultAddr := ":8080"
+	// Loopback unless told otherwise: a service started with no keys is
+	// open only to this machine.
+	defaultAddr := "127.0.0.1:8080"
 	if port := getenv("PORT"); port != "" {
 		defaultAddr = ":" + port
 	}
@@ -240,7 +256,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		err      error
 	)
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
-	fs.StringVar(&cfg.addr, "addr", env("ADDR", defaultAddr), "listen address (env ADDR; PORT when ADDR is unset)")
+	fs.StringVar(&cfg.addr, "addr", env("ADDR", defaultAddr), "listen address (env ADDR; :PORT when ADDR is unset and PORT is set; else 127.0.0.1:8080)")
+	allowNoAuth := fs.String("allow-no-auth", env("ALLOW_NO_AUTH", "false"), "true: listen beyond loopback without API keys (env ALLOW_NO_AUTH)")
+	sealContext := fs.String("seal-context", env("SEAL_CONTEXT", "required"), "required: sealing and opening need context; optional: they may go without (env SEAL_CONTEXT)")
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
 	guardMode := fs.String("guard", env("GUARD", "on"), "on: refuse reused codes and throttle failures; off: neither (env GUARD)")
@@ -253,8 +271,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis for the guard of a fleet, e.g. redis://localhost:6379/0 (env REDIS_URL)")
 	fs.StringVar(&cfg.redisMode, "redis-mode", env("REDIS_MODE", "single"), "what REDIS_URL names: single (one server), cluster (a Redis Cluster: one node, more as addr= parameters) or sentinel (Sentinels: one, more as addr=, and master_name=) (env REDIS_MODE)")
 	fs.StringVar(&cfg.redisPrefix, "redis-prefix", env("REDIS_PREFIX", "totp:"), "prefix of every Redis key, without braces (env REDIS_PREFIX)")
-	apiKeys := fs.String("api-keys", getenv("API_KEYS"), "comma-separated API keys; none: no key needed (env API_KEYS; prefer the env)")
-	apiKeysFile := fs.String("api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one a line, # comments (env API_KEYS_FILE)")
+	fs.StringVar(&cfg.apiKeysList, "api-keys", getenv("API_KEYS"), "comma-separated API keys, each NAME SCOPES KEY or a bare key (all scopes); none: no key needed (env API_KEYS; prefer the env)")
+	fs.StringVar(&cfg.apiKeysFile, "api-keys-file", getenv("API_KEYS_FILE"), "file of API keys, one NAME SCOPES KEY a line, KEY the key or sha256:HEX, # comments; read again on SIGHUP (env API_KEYS_FILE)")
 	challengeKeys := fs.String("challenge-keys", getenv("CHALLENGE_KEYS"), "keys of email/SMS challenges, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open (env CHALLENGE_KEYS; prefer the env)")
 	sealKeys := fs.String("seal-keys", getenv("SEAL_KEYS"), "keys of sealed secrets, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, nothing is sealed or opened (env SEAL_KEYS; prefer the env)")
 	challengeAttempts := fs.String("challenge-max-attempts", env("CHALLENGE_MAX_ATTEMPTS", strconv.Itoa(challenge.DefaultMaxAttempts)), "wrong codes that kill a challenge (env CHALLENGE_MAX_ATTEMPTS)")
@@ -331,8 +349,24 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			return cfg, err
 		}
 	}
-	if cfg.apiKeys, err = readAPIKeys(*apiKeys, *apiKeysFile); err != nil {
+	if cfg.apiKeys, err = readAPIKeys(cfg.apiKeysList, cfg.apiKeysFile); err != nil {
 		return cfg, err
+	}
+	if cfg.allowNoAuth, err = strconv.ParseBool(*allowNoAuth); err != nil {
+		return cfg, errors.New("ALLOW_NO_AUTH must be true or false")
+	}
+	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) && !cfg.allowNoAuth {
+		return cfg, fmt.Errorf("listening on %s, beyond loopback, needs API keys (API_KEYS or API_KEYS_FILE); set ALLOW_NO_AUTH=true to serve anyone who reaches the port", cfg.addr)
+	}
+	switch *sealContext {
+	case "required":
+	case "optional":
+		cfg.sealContextOptional = true
+	default:
+		return cfg, fmt.Errorf("SEAL_CONTEXT must be required or optional, not %q", *sealContext)
+	}
+	if cfg.pprofAddr != "" && !loopback(cfg.pprofAddr) {
+		return cfg, errors.New("PPROF_ADDR must be a loopback address such as 127.0.0.1:6060: profiles show the process's memory")
 	}
 	if cfg.challengeMaxAttempts, err = strconv.Atoi(*challengeAttempts); err != nil || cfg.challengeMaxAttempts < 1 {
 		return cfg, errors.New("challenge max attempts must be a positive integer")
@@ -395,27 +429,66 @@ func defaultCapacity(limit uint64) (int, string) {
 	return max(int(limit/2/guard.RecordBytes), 1000), "memory limit"
 }
 
-// readAPIKeys gathers the keys from the list and the file.
-func readAPIKeys(list, file string) ([]string, error) {
-	var keys []string
-	add := func(k string) {
-		if k = strings.TrimSpace(k); k != "" && !strings.HasPrefix(k, "#") {
-			keys = append(keys, k)
+// readAPIKeys gathers the keys from the list and the file; none when both
+// are unset. A file that is set must hold keys: an empty one (a secret
+// that was not mounted) is an error, never "no authentication".
+func readAPIKeys(list, file string) ([]access.Key, error) {
+	var keys []access.Key
+	if strings.TrimSpace(list) != "" {
+		k, err := access.ParseList(list)
+		if err != nil {
+			return nil, fmt.Errorf("API_KEYS: %w", err)
 		}
-	}
-	for _, k := range strings.Split(list, ",") {
-		add(k)
+		keys = k
 	}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("API keys file: %w", err)
 		}
-		for _, k := range strings.Split(string(b), "\n") {
-			add(k)
+		k, err := access.ParseFile(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("API keys file %s: %w", file, err)
 		}
+		keys = append(keys, k...)
 	}
-	return keys, nil
+	return access.Checked(keys)
+}
+
+// keyNames lists the keys' names for the log: names, never keys.
+func keyNames(keys []access.Key) []string {
+	names := []string{}
+	for _, k := range keys {
+		names = append(names, k.Name)
+	}
+	return names
+}
+
+// reloadKeys reads the keys again on every SIGHUP until ctx is done, and
+// puts them in force; keys that do not read keep the old ones in force.
+func reloadKeys(ctx context.Context, cfg config, ring *access.Ring, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			keys, err := readAPIKeys(cfg.apiKeysList, cfg.apiKeysFile)
+			if err == nil && len(keys) == 0 {
+				err = access.ErrNoKeys
+			}
+			if err != nil {
+				log.Error("API keys not reloaded; the keys in force stay", "err", err.Error(), "api_keys", ring.Names())
+				continue
+			}
+			ring.Replace(keys)
+			log.Info("API keys reloaded", "api_keys", keyNames(keys))
+		}
+	}()
 }
 
 // newStore builds the guard store the configuration asks for: nil when
@@ -566,8 +639,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer closeStore()
-	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) {
-		log.Warn("no API keys and listening beyond loopback: anyone who reaches this port can use the API; set API_KEYS or API_KEYS_FILE")
+	var ring *access.Ring
+	switch {
+	case len(cfg.apiKeys) > 0:
+		ring = access.NewRing(cfg.apiKeys)
+		reloadKeys(ctx, cfg, ring, log)
+	case !loopback(cfg.addr):
+		log.Warn("ALLOW_NO_AUTH: no API keys and listening beyond loopback, so anyone who reaches this port can use the API")
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -600,7 +678,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ChallengeMaxAttempts:        cfg.challengeMaxAttempts,
 		ChallengeSubjectMaxFailures: cfg.challengeSubjectMax,
 		ChallengeMinDigits:          cfg.challengeMinDigits,
-		APIKeys:                     cfg.apiKeys,
+		Keys:                        ring,
+		SealContextOptional:         cfg.sealContextOptional,
 		Tracing:                     tracing,
 		Version:                     version,
 	})
@@ -694,7 +773,7 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// No /debug/pprof/cmdline: the command line may hold keys.
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -52,15 +52,11 @@ func decodeJSON(c *gin.Context, dst any) error {
 }
 
 // checkContentType accepts a body sent as JSON (application/json, or any
-// +json type) or without a Content-Type, as many simple clients send it.
-// Anything else (a form, text/plain) is refused: it is what a browser on
-// another site can send without asking, and what a caller who meant
-// something else sends.
+// +json type). Anything else, and a body with no Content-Type, is refused:
+// a browser on another site can send those without asking (a no-cors
+// request), so accepting them would let any page drive the API.
 func checkContentType(c *gin.Context) error {
 	ct := c.GetHeader("Content-Type")
-	if ct == "" {
-		return nil
-	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 		return nil

@@ -41,8 +41,8 @@ type sealLabels struct{ operation, result string }
 
 // requestLabels are a request's labels; the duration has no code.
 type requestLabels struct {
-	route, method string
-	code          int
+	route, method, key string
+	code               int
 }
 
 type requestCollectors struct {
@@ -110,8 +110,8 @@ type boundedStore interface {
 func newMetrics(store guard.Store, version string) *metrics {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
-		Help: "HTTP requests by route template, method and status code.",
-	}, []string{"route", "method", "code"})
+		Help: "HTTP requests by route template, method, status code and API key name (\"\" without keys).",
+	}, []string{"route", "method", "code", "key"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "http_request_duration_seconds",
 		Help:    "HTTP request latency by route template and method.",
@@ -141,7 +141,7 @@ func newMetrics(store guard.Store, version string) *metrics {
 		registry: prometheus.NewRegistry(),
 		requests: newChildren(func(l requestLabels) requestCollectors {
 			return requestCollectors{
-				count:    requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.code)),
+				count:    requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.code), l.key),
 				duration: duration.WithLabelValues(l.route, l.method),
 			}
 		}),
@@ -214,13 +214,13 @@ var knownMethods = map[string]string{
 }
 
 // countRequest counts and times one request under its route template.
-func (m *metrics) countRequest(route, method string, status int, elapsed time.Duration) {
+func (m *metrics) countRequest(route, method string, status int, key string, elapsed time.Duration) {
 	if known, ok := knownMethods[method]; ok {
 		method = known
 	} else {
 		method = "other"
 	}
-	r := m.requests.get(requestLabels{route: route, method: method, code: status})
+	r := m.requests.get(requestLabels{route: route, method: method, code: status, key: key})
 	r.count.Inc()
 	r.duration.Observe(elapsed.Seconds())
 }

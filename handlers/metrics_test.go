@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 )
 
 func TestMetrics(t *testing.T) {
@@ -56,9 +58,18 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func TestMetricsNeedNoKey(t *testing.T) {
-	a := newAPI(t, time.Now(), func(c *handlers.Config) { c.APIKeys = []string{"k"} })
-	w := httptest.NewRecorder()
-	a.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	assert.Equal(t, http.StatusOK, w.Code)
+func TestMetricsNeedTheMetricsScope(t *testing.T) {
+	a := newAPI(t, time.Now(), func(c *handlers.Config) {
+		c.Keys = apitest.Keys(t, "ops metrics "+strings.Repeat("m", 32)+",login verify "+strings.Repeat("v", 32))
+	})
+	for _, tt := range []struct {
+		key  string
+		want int
+	}{{"", 401}, {strings.Repeat("v", 32), 403}, {strings.Repeat("m", 32), 200}} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("X-API-Key", tt.key)
+		w := httptest.NewRecorder()
+		a.handler.ServeHTTP(w, req)
+		assert.Equal(t, tt.want, w.Code)
+	}
 }

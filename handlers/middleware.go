@@ -2,19 +2,21 @@ package handlers
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/client/api"
 )
 
@@ -85,8 +87,8 @@ func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	elapsed := time.Since(start)
-	route, status := route(c), c.Writer.Status()
-	s.metrics.countRequest(route, c.Request.Method, status, elapsed)
+	route, status, key := route(c), c.Writer.Status(), keyName(c)
+	s.metrics.countRequest(route, c.Request.Method, status, key, elapsed)
 
 	level := slog.LevelInfo
 	switch {
@@ -99,7 +101,7 @@ func (s *Server) observe(c *gin.Context) {
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := [8]slog.Attr{
+	attrs := [9]slog.Attr{
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.Int("status", status),
@@ -107,8 +109,9 @@ func (s *Server) observe(c *gin.Context) {
 		slog.String("request_id", requestIDOf(c)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
 		slog.String("client", c.ClientIP()),
+		slog.String("key", key),
 	}
-	n := 7
+	n := 8
 	// With tracing on, the span otelgin started (continuing the caller's
 	// traceparent) names the trace this line belongs to.
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -138,22 +141,22 @@ func (s *Server) recover(c *gin.Context) {
 // sniffing. Swagger UI's static files may be cached.
 func securityHeaders(c *gin.Context) {
 	c.Header("X-Content-Type-Options", "nosniff")
+	// No page may frame Swagger UI (or anything else here): a framed page
+	// holding an API key is a clickjacking target.
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
+	c.Header("X-Frame-Options", "DENY")
 	if !strings.HasPrefix(c.Request.URL.Path, "/swagger/") {
 		c.Header("Cache-Control", "no-store")
 	}
 	c.Next()
 }
 
-// keyNameKey is where requireAPIKey leaves the name of the key a request
+// keyNameKey is where authenticate leaves the name of the key a request
 // came with.
 const keyNameKey = "totp.key"
 
-// KeyName names an API key without revealing it: the first 8 hex digits
-// of its SHA-256.
-func KeyName(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:4])
-}
+// KeyName names a key given bare: the first 8 hex digits of its SHA-256.
+func KeyName(key string) string { return access.BareName(key) }
 
 // keyName is the name of the API key the request came with: "" without
 // keys.
@@ -161,37 +164,119 @@ func keyName(c *gin.Context) string {
 	return c.GetString(keyNameKey)
 }
 
-// requireAPIKey refuses requests without one of keys, sent as X-API-Key or
-// as a bearer token. Keys are compared as SHA-256 digests in constant
-// time, against every key, so timing tells nothing of a key's length or
-// prefix.
-func (s *Server) requireAPIKey(keys []string) gin.HandlerFunc {
-	digests := make([][sha256.Size]byte, len(keys))
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		digests[i] = sha256.Sum256([]byte(k))
-		names[i] = KeyName(k)
-	}
+// routeScopes is the scope each keyed route needs. A route missing here
+// is refused to every key, so a new route cannot slip in unguarded.
+var routeScopes = map[string]access.Scope{
+	"GET /generate/secret":                        access.Enrol,
+	"POST /seal":                                  access.Enrol,
+	"POST /reseal":                                access.Enrol,
+	"POST /generate/recovery-codes":               access.Enrol,
+	"GET /auth/generate/secret/:encoding/:length": access.Enrol,
+	"POST /verify/token":                          access.Verify,
+	"POST /hotp/verify":                           access.Verify,
+	"POST /hotp/resync":                           access.Verify,
+	"POST /verify/recovery-code":                  access.Verify,
+	"POST /challenge/verify":                      access.Verify,
+	"POST /auth/verify/token/:encoding":           access.Verify,
+	"POST /generate/token":                        access.Reveal,
+	"POST /generate/qr":                           access.Reveal,
+	"POST /hotp/token":                            access.Reveal,
+	"POST /auth/generate/token/:encoding":         access.Reveal,
+	"POST /challenge":                             access.Challenge,
+	"GET /metrics":                                access.Metrics,
+}
+
+// RouteScopes returns the scope each keyed route needs, for tests and
+// documents.
+func RouteScopes() map[string]access.Scope { return maps.Clone(routeScopes) }
+
+// authenticate refuses requests without one of the ring's keys, sent as
+// X-API-Key or as a bearer token (401), or with a key that lacks the
+// route's scope (403 insufficient_scope). A peer that sent more than
+// MaxWrongKeys wrong keys within a minute is answered 429 until the
+// minute ends, so keys cannot be guessed at speed.
+func (s *Server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		peer := c.RemoteIP()
+		if wait, over := wrong.over(peer); over {
+			c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+			s.fail(c, newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
+				"too many wrong API keys from this address; retry after the minute"))
+			return
+		}
 		given := c.GetHeader("X-API-Key")
 		if given == "" {
 			if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
 				given = strings.TrimSpace(bearer)
 			}
 		}
-		sum := sha256.Sum256([]byte(given))
-		match := -1
-		for i := range digests {
-			// Branch-free, so timing says nothing of which key matched.
-			match = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sum[:], digests[i][:]), i, match)
-		}
-		if given == "" || match < 0 {
+		key, ok := ring.Match(given)
+		if !ok {
+			wrong.add(peer)
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
 			s.fail(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
 			return
 		}
-		c.Set(keyNameKey, names[match])
+		c.Set(keyNameKey, key.Name)
+		scope, known := routeScopes[c.Request.Method+" "+c.FullPath()]
+		if !known || !key.Allows(scope) {
+			p := newProblem(http.StatusForbidden, api.CodeInsufficientScope, "",
+				fmt.Sprintf("this API key (%s) lacks the %s scope this route needs", key.Name, scope))
+			p.Scope = string(scope)
+			s.fail(c, p)
+			return
+		}
 		c.Next()
 	}
+}
+
+// MaxWrongKeys is how many wrong API keys one peer may send in a minute.
+const MaxWrongKeys = 20
+
+// peerCounts counts wrong keys per peer address in minutes: this
+// minute's counts, and nothing older. It holds at most maxPeers addresses
+// a minute; past that, every new address shares one count, so a flood
+// from many addresses is throttled together rather than grow the map.
+type peerCounts struct {
+	now    func() time.Time
+	mu     sync.Mutex
+	minute int64
+	counts map[string]int
+}
+
+const maxPeers = 100_000
+
+func newPeerCounts(now func() time.Time) *peerCounts {
+	return &peerCounts{now: now, counts: map[string]int{}}
+}
+
+// roll starts a new minute when this one has passed. The caller holds mu.
+func (p *peerCounts) roll() int64 {
+	now := p.now()
+	if m := now.Unix() / 60; m != p.minute {
+		p.minute, p.counts = m, map[string]int{}
+	}
+	return 60 - now.Unix()%60
+}
+
+func (p *peerCounts) key(peer string) string {
+	if _, ok := p.counts[peer]; !ok && len(p.counts) >= maxPeers {
+		return "" // the shared count of every address past maxPeers
+	}
+	return peer
+}
+
+func (p *peerCounts) over(peer string) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	left := p.roll()
+	return time.Duration(left) * time.Second, p.counts[p.key(peer)] >= MaxWrongKeys
+}
+
+func (p *peerCounts) add(peer string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.roll()
+	p.counts[p.key(peer)]++
 }

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/docs"
@@ -57,7 +58,7 @@ type Config struct {
 	// (zero: guard.SecretCeilingFactor × MaxFailures).
 	SecretMaxFailures int
 	// KeyShare is how many guard records one API key may hold (zero: no
-	// bound); only with APIKeys.
+	// bound); only with Keys.
 	KeyShare int
 	// RecoveryKeys key recovery code hashes: the first makes new ones,
 	// all check. None: plain SHA-256 hashes.
@@ -81,6 +82,9 @@ type Config struct {
 	// a random key, which would make every stored secret useless at the
 	// next restart.
 	SealKeys []seal.Key
+	// SealContextOptional lets secrets be sealed and opened without a
+	// context (SEAL_CONTEXT=optional); by default one is needed.
+	SealContextOptional bool
 
 	// QRConcurrency is how many QR codes may be drawn at once; more are
 	// answered 503 busy. Zero means one per two CPUs, at least one.
@@ -91,10 +95,11 @@ type Config struct {
 	// ID in the access line. Nil: no spans, and traceparent is ignored.
 	Tracing trace.TracerProvider
 
-	// APIKeys, when not empty, are the keys every API route requires.
-	// Each is named by the first 8 hex digits of its SHA-256: the name
-	// the guard counts its share under, and metrics show.
-	APIKeys []string
+	// Keys, when set, are the API keys every API route and /metrics
+	// require, each route its scope (RouteScopes); main may replace the
+	// ring's keys while serving. A key's name is what the guard counts
+	// its share under, and what logs and metrics show. Nil: no key needed.
+	Keys *access.Ring
 	// Version is reported by /healthz.
 	Version string
 }
@@ -124,7 +129,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.routes(cfg.APIKeys, cfg.Tracing), nil
+	return s.routes(cfg.Keys, cfg.Tracing), nil
 }
 
 // newServer builds the Server cfg describes.
@@ -141,7 +146,7 @@ func newServer(cfg Config) (*Server, error) {
 		cfg.Log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
 	}
 	store := cfg.Store
-	if len(cfg.APIKeys) > 0 {
+	if cfg.Keys != nil {
 		store = guard.OwnerShare(store, cfg.KeyShare)
 	}
 	challenges, err := challenge.New(challenge.Options{
@@ -176,7 +181,7 @@ func newServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random}
+		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random, ContextOptional: cfg.SealContextOptional}
 	}
 	s.fullWarnings.every = time.Minute
 	qrSlots := cfg.QRConcurrency
@@ -189,7 +194,7 @@ func newServer(cfg Config) (*Server, error) {
 }
 
 // routes registers every route and middleware.
-func (s *Server) routes(apiKeys []string, tracing trace.TracerProvider) *gin.Engine {
+func (s *Server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
@@ -218,15 +223,14 @@ func (s *Server) routes(apiKeys []string, tracing trace.TracerProvider) *gin.Eng
 			"method "+c.Request.Method+" is not allowed here; see the Allow header")
 	}))
 
-	// Open to all: the redirect, probes, metrics and the docs.
+	// Open to all: the redirect, probes and the docs.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") })
 	r.GET("/healthz", s.handle(s.health))
 	r.GET("/readyz", s.handle(s.ready))
-	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
 	// Swagger UI shows the OpenAPI 3 document; the Swagger 2.0 one stays at
 	// /swagger/doc.json for the tools that read only 2.0.
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", docs.OpenAPI) })
-	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(true))
+	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(false))
 	r.GET("/swagger/*any", func(c *gin.Context) {
 		if c.Param("any") == "/" {
 			c.Redirect(http.StatusFound, "/swagger/index.html")
@@ -236,9 +240,12 @@ func (s *Server) routes(apiKeys []string, tracing trace.TracerProvider) *gin.Eng
 	})
 
 	keyed := r.Group("")
-	if len(apiKeys) > 0 {
-		keyed.Use(s.requireAPIKey(apiKeys))
+	if keys != nil {
+		keyed.Use(s.authenticate(keys, newPeerCounts(s.now)))
 	}
+	// With keys, the scrape needs the metrics scope: fill levels and
+	// outcomes tell an attacker what works.
+	keyed.GET("/metrics", gin.WrapH(s.metrics.Handler()))
 	keyed.GET("/generate/secret", s.handle(s.generateSecret))
 	keyed.POST("/generate/token", s.handle(s.generateToken))
 	keyed.POST("/verify/token", s.handle(s.verifyToken))

@@ -23,6 +23,8 @@ type Problem struct {
 	Detail string `json:"detail" example:"digits must be 6, 7 or 8" validate:"required"`
 	Code   string `json:"code" example:"invalid_parameter" validate:"required"`
 	Field  string `json:"field,omitempty" example:"digits"`
+	// Scope is the scope the API key lacks, with insufficient_scope.
+	Scope string `json:"scope,omitempty" example:"verify"`
 }
 
 // Error makes a Problem usable as an error.
@@ -49,6 +51,9 @@ const (
 	// Retry-After.
 	CodeBusy         = "busy"
 	CodeUnauthorized = "unauthorized"
+	// CodeInsufficientScope: the API key lacks the scope the route needs;
+	// scope names it.
+	CodeInsufficientScope = "insufficient_scope"
 	// CodeRateLimited: the API key holds its whole share of the guard
 	// store (GUARD_KEY_SHARE); other keys are not affected. See
 	// Retry-After.

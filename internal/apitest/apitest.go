@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"testing"
 	"time"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/seal"
@@ -54,4 +56,14 @@ func New(cfg handlers.Config) http.Handler {
 		panic(err)
 	}
 	return h
+}
+
+// Keys is a ring of keys written as API_KEYS is, for tests.
+func Keys(tb testing.TB, list string) *access.Ring {
+	tb.Helper()
+	keys, err := access.ParseList(list)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return access.NewRing(keys)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/client"
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/internal/apitest"
@@ -32,7 +33,13 @@ func startService(tb testing.TB, now time.Time, apiKeys ...string) *httptest.Ser
 func newService(now time.Time, apiKeys ...string) *httptest.Server {
 	gin.SetMode(gin.ReleaseMode)
 	cfg := apitest.Config(func() time.Time { return now }, io.Discard)
-	cfg.APIKeys = apiKeys
+	if len(apiKeys) > 0 {
+		keys, err := access.ParseList(strings.Join(apiKeys, ","))
+		if err != nil {
+			panic(err)
+		}
+		cfg.Keys = access.NewRing(keys)
+	}
 	return httptest.NewServer(apitest.New(cfg))
 }
 
@@ -140,8 +147,10 @@ func TestErrors(t *testing.T) {
 	assert.Equal(t, 5*time.Minute, e.RetryAfter)
 }
 
+const siblingKey = "sibling-key-of-thirty-two-bytes!"
+
 func TestAPIKey(t *testing.T) {
-	srv := startService(t, time.Unix(1_700_000_000, 0), "sibling-key")
+	srv := startService(t, time.Unix(1_700_000_000, 0), siblingKey)
 	ctx := context.Background()
 
 	without, err := client.New(srv.URL)
@@ -149,7 +158,7 @@ func TestAPIKey(t *testing.T) {
 	_, err = without.GenerateSecret(ctx, api.SecretQuery{})
 	assert.True(t, client.IsCode(err, "unauthorized"), "%v", err)
 
-	with, err := client.New(srv.URL, client.WithAPIKey("sibling-key"))
+	with, err := client.New(srv.URL, client.WithAPIKey(siblingKey))
 	require.NoError(t, err)
 	_, err = with.GenerateSecret(ctx, api.SecretQuery{})
 	assert.NoError(t, err)

@@ -12,11 +12,21 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/otp"
 )
+
+// exampleKeys are the keys of the examples that need one configured.
+var exampleKeys = func() *access.Ring {
+	keys, err := access.ParseList(strings.Repeat("example-key-", 3))
+	if err != nil {
+		panic(err)
+	}
+	return access.NewRing(keys)
+}()
 
 // now is the clock of every recorded answer, so the document is the same
 // at every run.
@@ -220,7 +230,7 @@ func specs() []spec {
 	for op, r := range routes {
 		list = append(list, with(spec{op: op, name: "unauthorized", summary: "API keys are configured and none was sent", want: 401,
 			run: func(h http.Handler) *httptest.ResponseRecorder { return send(h, r.method, r.path, "") }},
-			func(c *handlers.Config) { c.APIKeys = []string{"example-key"} }))
+			func(c *handlers.Config) { c.Keys = exampleKeys }))
 		if r.method != "POST" {
 			continue
 		}
