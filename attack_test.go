@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,7 +124,10 @@ func TestOneKeyCannotFillTheStore(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, "key B's user %d: %v", i, got)
 		assert.Equal(t, true, got["valid"])
 	}
-	resp, err := http.Get(base + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", keyA)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	scrape, _ := io.ReadAll(resp.Body)
@@ -273,4 +280,57 @@ func TestHeavyVerificationsWaitForASlot(t *testing.T) {
 		}
 	}
 	assert.Positive(t, busy, "forty at once: some wait")
+}
+
+// TestKeysRotateOnSIGHUP: SIGHUP puts the file's keys in force with no
+// restart; a file that does not read keeps the keys in force.
+func TestKeysRotateOnSIGHUP(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys")
+	oldKey, newKey := strings.Repeat("o", 32), strings.Repeat("n", 32)
+	require.NoError(t, os.WriteFile(file, []byte("login verify "+oldKey+"\n"), 0o600))
+	base, cmd, _ := startBinary(t, "API_KEYS_FILE="+file)
+	verify := func(key string) int {
+		status, _, _ := call(t, base+"/verify/token", key, map[string]any{"secret": secretN(3), "token": "000000"})
+		return status
+	}
+	require.Equal(t, http.StatusOK, verify(oldKey))
+	require.Equal(t, http.StatusUnauthorized, verify(newKey))
+
+	require.NoError(t, os.WriteFile(file, []byte("login verify "+newKey+"\n"), 0o600))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return verify(newKey) == http.StatusOK }, 5*time.Second, 50*time.Millisecond)
+	assert.Equal(t, http.StatusUnauthorized, verify(oldKey), "the removed key is refused")
+
+	require.NoError(t, os.WriteFile(file, nil, 0o600)) // a secret that was not mounted
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, http.StatusOK, verify(newKey), "an empty file keeps the keys in force")
+	status, _, _ := call(t, base+"/verify/token", "", map[string]any{"secret": secretN(3), "token": "000000"})
+	assert.Equal(t, http.StatusUnauthorized, status, "and never opens the service")
+}
+
+// TestRefusesToStartOpen: with no keys beyond loopback, or a keys file
+// that holds none, or a short key, the binary does not start.
+func TestRefusesToStartOpen(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"every interface, no keys", []string{"-addr", "0.0.0.0:0"}, nil, "needs API keys"},
+		{"an empty keys file", []string{"-addr", "127.0.0.1:0"}, []string{"API_KEYS_FILE=" + empty}, "no API key"},
+		{"a one-character key", []string{"-addr", "127.0.0.1:0"}, []string{"API_KEYS=k"}, "at least 32"},
+		{"pprof beyond loopback", []string{"-addr", "127.0.0.1:0", "-pprof-addr", "0.0.0.0:0"}, nil, "PPROF_ADDR"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(buildBinary(t), tt.args...)
+			cmd.Env = append(os.Environ(), tt.env...)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "%s", out)
+			assert.Contains(t, string(out), tt.want)
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,7 +41,7 @@ func chromium(t *testing.T) string {
 // expand an operation, Try it out, Execute, read the answer.
 func TestSwaggerUIInBrowser(t *testing.T) {
 	exe := chromium(t)
-	const apiKey = "browser-test-key"
+	const apiKey = "browser-test-key-of-thirty-two-bytes"
 	base, _, _ := startBinary(t, "API_KEYS="+apiKey)
 
 	ctx := browse(t, exe)
@@ -65,6 +66,15 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 	))
 	status, answer := liveResponse(t, ctx, secretOp)
 	require.Equal(t, "200", status, answer)
+	// The key typed into Authorize stays in the page, not in the
+	// browser's storage, where any later script of the origin could read it.
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.assign({}, localStorage)) + JSON.stringify(Object.assign({}, sessionStorage))`))
+	require.NoError(t, err)
+	assert.NotContains(t, stored, apiKey)
+	page, err := http.Get(base + "/swagger/index.html")
+	require.NoError(t, err)
+	page.Body.Close()
+	assert.Contains(t, page.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", "no page may frame Swagger UI")
 	var secret struct{ Secret string }
 	require.NoError(t, json.Unmarshal([]byte(answer), &secret), answer)
 	require.NotEmpty(t, secret.Secret)
@@ -74,6 +84,7 @@ func TestSwaggerUIInBrowser(t *testing.T) {
 	req, err := http.NewRequest(http.MethodPost, base+"/generate/token", strings.NewReader(`{"secret":"`+secret.Secret+`"}`))
 	require.NoError(t, err)
 	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	var tok struct{ Token string }

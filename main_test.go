@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -32,6 +33,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/guard"
@@ -48,11 +50,16 @@ func TestParseConfig(t *testing.T) {
 		wantLvl  slog.Level
 		wantErr  bool
 	}{
-		{"defaults", nil, nil, ":8080", slog.LevelInfo, false},
-		{"PORT", nil, map[string]string{"PORT": "9000"}, ":9000", slog.LevelInfo, false},
+		{"defaults: loopback", nil, nil, "127.0.0.1:8080", slog.LevelInfo, false},
+		{"PORT without keys: beyond loopback, refused", nil, map[string]string{"PORT": "9000"}, "", 0, true},
+		{"PORT with ALLOW_NO_AUTH", nil, map[string]string{"PORT": "9000", "ALLOW_NO_AUTH": "true"}, ":9000", slog.LevelInfo, false},
+		{"every interface with a key", nil, map[string]string{"ADDR": ":8080", "API_KEYS": strings.Repeat("k", 32)}, ":8080", slog.LevelInfo, false},
+		{"every interface without keys", nil, map[string]string{"ADDR": ":8080"}, "", 0, true},
+		{"ALLOW_NO_AUTH nonsense", nil, map[string]string{"ALLOW_NO_AUTH": "maybe"}, "", 0, true},
+		{"PPROF_ADDR beyond loopback", nil, map[string]string{"PPROF_ADDR": ":6060"}, "", 0, true},
 		{"ADDR beats PORT", nil, map[string]string{"PORT": "9000", "ADDR": "127.0.0.1:7000"}, "127.0.0.1:7000", slog.LevelInfo, false},
-		{"flag beats env", []string{"-addr", ":1"}, map[string]string{"ADDR": ":2"}, ":1", slog.LevelInfo, false},
-		{"log level from env", nil, map[string]string{"LOG_LEVEL": "debug"}, ":8080", slog.LevelDebug, false},
+		{"flag beats env", []string{"-addr", "127.0.0.1:1"}, map[string]string{"ADDR": "127.0.0.1:2"}, "127.0.0.1:1", slog.LevelInfo, false},
+		{"log level from env", nil, map[string]string{"LOG_LEVEL": "debug"}, "127.0.0.1:8080", slog.LevelDebug, false},
 		{"bad log level", []string{"-log-level", "loud"}, nil, "", 0, true},
 		{"bad shutdown timeout", []string{"-shutdown-timeout", "soon"}, nil, "", 0, true},
 		{"stray argument", []string{"serve"}, nil, "", 0, true},
@@ -206,8 +213,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	for _, line := range []string{
 		`totp_verifications_total{result="valid"} 1`,
-		`http_requests_total{code="200",method="POST",route="/verify/token"} 1`,
-		`http_requests_total{code="400",method="POST",route="/verify/token"} 1`,
+		`http_requests_total{code="200",key="",method="POST",route="/verify/token"} 1`,
+		`http_requests_total{code="400",key="",method="POST",route="/verify/token"} 1`,
 		`http_request_duration_seconds_bucket{method="GET",route="/generate/secret",le="+Inf"} 1`,
 		`process_resident_memory_bytes`,
 		`go_gc_duration_seconds`,
@@ -312,7 +319,10 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 
 func TestParseGuardConfig(t *testing.T) {
 	keysFile := filepath.Join(t.TempDir(), "keys")
-	require.NoError(t, os.WriteFile(keysFile, []byte("# sibling services\nfile-key-1\n\n  file-key-2  \n"), 0o600))
+	k := func(c byte) string { return strings.Repeat(string(c), 32) }
+	require.NoError(t, os.WriteFile(keysFile, []byte("# sibling services\nregister enrol "+k('r')+"\n\n  login verify,challenge sha256:"+sha256Hex(k('l'))+"  \n"), 0o600))
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(emptyFile, []byte("# nothing mounted\n\n"), 0o600))
 	tests := []struct {
 		name      string
 		env       map[string]string
@@ -328,9 +338,14 @@ func TestParseGuardConfig(t *testing.T) {
 		{"short guard key", map[string]string{"GUARD_KEY": "short"}, "at least 16 bytes", false, nil},
 		{"max failures zero", map[string]string{"MAX_FAILURES": "0"}, "max failures", false, nil},
 		{"failure window nonsense", map[string]string{"FAILURE_WINDOW": "soon"}, "failure window", false, nil},
-		{"api keys", map[string]string{"API_KEYS": "a-key, b-key,"}, "", true, []string{"a-key", "b-key"}},
-		{"api keys file", map[string]string{"API_KEYS_FILE": keysFile, "API_KEYS": "a-key"}, "", true, []string{"a-key", "file-key-1", "file-key-2"}},
+		{"api keys, bare and named", map[string]string{"API_KEYS": k('a') + ", ops metrics " + k('b') + ","}, "", true, []string{access.BareName(k('a')), "ops"}},
+		{"api keys file", map[string]string{"API_KEYS_FILE": keysFile, "API_KEYS": k('a')}, "", true, []string{access.BareName(k('a')), "register", "login"}},
 		{"missing api keys file", map[string]string{"API_KEYS_FILE": keysFile + ".nope"}, "API keys file", false, nil},
+		{"empty api keys file", map[string]string{"API_KEYS_FILE": emptyFile}, "no API key", false, nil},
+		{"short api key", map[string]string{"API_KEYS": "k"}, "at least 32 characters", false, nil},
+		{"unknown scope", map[string]string{"API_KEYS": "x admin " + k('x')}, "unknown scope", false, nil},
+		{"one key twice", map[string]string{"API_KEYS": "a all " + k('a') + ",b verify " + k('a')}, "same key", false, nil},
+		{"bad sha256 key", map[string]string{"API_KEYS": "a all sha256:abc"}, "64 hex digits", false, nil},
 		{"challenge keys", map[string]string{"CHALLENGE_KEYS": "new:" + base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))}, "", true, nil},
 		{"the same bare challenge key twice", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32)) + "," + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "listed twice", false, nil},
 		{"short challenge key", map[string]string{"CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "CHALLENGE_KEYS entry 1", false, nil},
@@ -354,10 +369,22 @@ func TestParseGuardConfig(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantGuard, cfg.guard)
-			assert.Equal(t, tt.wantKeys, cfg.apiKeys)
+			assert.Equal(t, tt.wantKeys, nilIfEmpty(keyNames(cfg.apiKeys)))
 			assert.GreaterOrEqual(t, len(cfg.guardKey), minGuardKeyLen)
 		})
 	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // TestGuardDefaults: what the new settings default to, and where a
@@ -938,7 +965,7 @@ func TestHardwareTokenFlow(t *testing.T) {
 func TestConfigurationLineMasksSecrets(t *testing.T) {
 	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:9"}, func(k string) string {
 		return map[string]string{
-			"GUARD_KEY": "guard-key-secret-0123456789", "API_KEYS": "api-secret-1,api-secret-2",
+			"GUARD_KEY": "guard-key-secret-0123456789", "API_KEYS": "login verify api-secret-1-of-thirty-two-bytes-long,api-secret-2-of-thirty-two-bytes-long",
 			"REDIS_URL": "redis://:redis-secret@10.0.0.1:6379/0", "CHALLENGE_KEYS": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)),
 			"SEAL_KEYS": "2026-11:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)) + ",2025-05:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)),
 		}[k]
@@ -955,7 +982,7 @@ func TestConfigurationLineMasksSecrets(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
 	assert.Equal(t, "127.0.0.1:9", got["addr"])
 	assert.Equal(t, "set", got["guard_key"])
-	assert.EqualValues(t, 2, got["api_keys"])
+	assert.Equal(t, []any{"login", access.BareName("api-secret-2-of-thirty-two-bytes-long")}, got["api_keys"], "names, never keys")
 	assert.Equal(t, []any{"72cd6e84"}, got["challenge_keys"], "a bare key's derived ID")
 	assert.Equal(t, []any{"2026-11", "2025-05"}, got["seal_keys"], "IDs, the sealing one first")
 	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", got["redis_url"])
@@ -1166,4 +1193,23 @@ func TestUnreachableCollectorLogsJSON(t *testing.T) {
 		reported = reported || v.Msg == "opentelemetry" || v.Msg == "traces not flushed"
 	}
 	assert.True(t, reported, "the failed export is reported:\n%s", logs())
+}
+
+// TestRedactURL: no credential of a REDIS_URL reaches a log line, in any
+// of the shapes go-redis reads.
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ name, give, secret string }{
+		{"single, userinfo", "redis://user:pw-one@10.0.0.1:6379/0", "pw-one"},
+		{"sentinel, password parameter", "redis://10.0.0.1:26379?master_name=m&password=pw-two", "pw-two"},
+		{"sentinel, sentinel_password", "redis://10.0.0.1:26379?master_name=m&sentinel_password=pw-three&addr=10.0.0.2:26379", "pw-three"},
+		{"cluster, userinfo and addr", "redis://:pw-four@10.0.0.1:7000?addr=10.0.0.2:7000", "pw-four"},
+		{"unparsable", "redis://pw-five@[::1", "pw-five"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := redactURL(tt.give)
+			assert.NotContains(t, got, tt.secret)
+			assert.NotEmpty(t, got)
+		})
+	}
 }

@@ -54,6 +54,23 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	// A copy of the HTTP client that follows no redirect to another host:
+	// Go would send X-API-Key along to wherever a redirect points.
+	h := *c.http
+	next := h.CheckRedirect
+	h.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != u.Host || req.URL.Scheme != u.Scheme {
+			return fmt.Errorf("client: refused a redirect to %s, away from %s", req.URL.Host, u.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("client: stopped after 10 redirects")
+		}
+		return nil
+	}
+	c.http = &h
 	return c, nil
 }
 

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acme/totp/client"
+	"github.com/acme/totp/client/api"
 )
 
 // These tests need no service: what the client does with answers that are
@@ -70,5 +73,31 @@ func TestNew(t *testing.T) {
 		if _, err := client.New(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestNoRedirectAway: a redirect to another host is refused, so the API
+// key never travels there; one on the same host is followed.
+func TestNoRedirectAway(t *testing.T) {
+	var leaked atomic.Bool
+	away := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != "" {
+			leaked.Store(true)
+		}
+	}))
+	defer away.Close()
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, away.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer home.Close()
+	c, err := client.New(home.URL, client.WithAPIKey("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GenerateSecret(context.Background(), api.SecretQuery{}); err == nil || !strings.Contains(err.Error(), "refused a redirect") {
+		t.Fatalf("got %v, want a refused redirect", err)
+	}
+	if leaked.Load() {
+		t.Fatal("the key reached the other host")
 	}
 }

@@ -1837,6 +1837,11 @@ const docTemplate = `{
                     "type": "string",
                     "example": "digits"
                 },
+                "scope": {
+                    "description": "Scope is the scope the API key lacks, with insufficient_scope.",
+                    "type": "string",
+                    "example": "verify"
+                },
                 "status": {
                     "type": "integer",
                     "example": 400

@@ -31,9 +31,6 @@ const MaxBodyBytes = 64 << 10
 // disagree about what was verified; json/v2 refuses both by default. Its
 // problems never quote the body, which may hold a secret.
 func decodeJSON(c *gin.Context, dst any) error {
-	if err := checkContentType(c); err != nil {
-		return err
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -44,6 +41,9 @@ func decodeJSON(c *gin.Context, dst any) error {
 		return badRequest(api.CodeInvalidJSON, "", "request body could not be read")
 	case len(bytes.TrimSpace(body)) == 0:
 		return badRequest(api.CodeInvalidJSON, "", "request body must be a JSON object")
+	}
+	if err := checkContentType(c); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true)); err != nil {
 		return jsonProblem(err)

@@ -468,7 +468,7 @@ func TestContentType(t *testing.T) {
 		contentType string
 		want        int
 	}{
-		{"none", "", http.StatusOK},
+		{"none: what a page on another site sends without asking", "", http.StatusUnsupportedMediaType},
 		{"json", "application/json", http.StatusOK},
 		{"json with charset", "application/json; charset=utf-8", http.StatusOK},
 		{"a +json type", "application/vnd.acme+json", http.StatusOK},
@@ -507,6 +507,7 @@ func TestBodyWithoutLength(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/generate/token", io.NopCloser(strings.NewReader(tt.body)))
+			req.Header.Set("Content-Type", "application/json")
 			req.ContentLength = -1
 			w := httptest.NewRecorder()
 			a.handler.ServeHTTP(w, req)

@@ -29,7 +29,9 @@ func TestQRRenderingIsBounded(t *testing.T) {
 	h := s.routes(nil, nil)
 	do := func(method, url, body string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(method, url, strings.NewReader(body)))
+		req := httptest.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, req)
 		return w
 	}
 	qr := `{"secret":"JBSWY3DPEHPK3PXP","account":"alice"}`

@@ -574,6 +574,11 @@ export interface components {
             detail: string;
             /** @example digits */
             field?: string;
+            /**
+             * @description `scope` is the scope the API key lacks, with insufficient_scope.
+             * @example verify
+             */
+            scope?: string;
             /** @example 400 */
             status: number;
             /** @example Bad Request */
