@@ -75,6 +75,7 @@ func serve(b *testing.B, h http.Handler, method, url string, bodies []string) {
 	i := 0
 	for b.Loop() {
 		req := httptest.NewRequest(method, url, strings.NewReader(bodies[i%len(bodies)]))
+		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
@@ -109,6 +110,7 @@ func BenchmarkRouter(b *testing.B) {
 		// The same secret, sealed with context: what opening costs per request.
 		h := benchServer(nil)
 		req := httptest.NewRequest(http.MethodPost, "/seal", strings.NewReader(`{"secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ","context":"user-42"}`))
+		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		var sealed api.SealResponse
