@@ -160,10 +160,11 @@ type config struct {
 	redisMode     string // single, cluster or sentinel
 	redisPrefix   string
 
-	apiKeys     []access.Key
-	apiKeysList string // API_KEYS, read again with the file on SIGHUP
-	apiKeysFile string
-	allowNoAuth bool
+	apiKeys             []access.Key
+	apiKeysList         string // API_KEYS, read again with the file on SIGHUP
+	apiKeysFile         string
+	allowNoAuth         bool
+	sealContextOptional bool
 
 	challengeKeys        []seal.Key // the first seals, all open
 	challengeMaxAttempts int
@@ -188,7 +189,7 @@ func (cfg config) attrs() []any {
 		"guard_key_share", cfg.keyShare, "max_failures", cfg.maxFailures, "secret_max_failures", cfg.secretMax,
 		"failure_window", cfg.failureWindow.String(), "guard_key", guardKey,
 		"redis_url", redactURL(cfg.redisURL), "redis_mode", cfg.redisMode, "redis_prefix", cfg.redisPrefix,
-		"api_keys", keyNames(cfg.apiKeys), "allow_no_auth", cfg.allowNoAuth, "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
+		"api_keys", keyNames(cfg.apiKeys), "allow_no_auth", cfg.allowNoAuth, "seal_context_optional", cfg.sealContextOptional, "challenge_keys", keyIDs(cfg.challengeKeys), "seal_keys", keyIDs(cfg.sealKeys),
 		"challenge_max_attempts", cfg.challengeMaxAttempts, "challenge_subject_max_failures", cfg.challengeSubjectMax,
 		"challenge_min_digits", cfg.challengeMinDigits, "recovery_keys", keyIDs(cfg.recoveryKeys), "pprof_addr", cfg.pprofAddr,
 		"otlp_endpoint", redactURL(cfg.otlpEndpoint),
@@ -257,6 +258,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&cfg.addr, "addr", env("ADDR", defaultAddr), "listen address (env ADDR; :PORT when ADDR is unset and PORT is set; else 127.0.0.1:8080)")
 	allowNoAuth := fs.String("allow-no-auth", env("ALLOW_NO_AUTH", "false"), "true: listen beyond loopback without API keys (env ALLOW_NO_AUTH)")
+	sealContext := fs.String("seal-context", env("SEAL_CONTEXT", "required"), "required: sealing and opening need context (the user's immutable ID); optional: they may go without (env SEAL_CONTEXT)")
 	fs.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "10s"), "how long in-flight requests may run after SIGTERM (env SHUTDOWN_TIMEOUT)")
 	guardMode := fs.String("guard", env("GUARD", "on"), "on: refuse reused codes and throttle failures; off: neither (env GUARD)")
@@ -355,6 +357,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if len(cfg.apiKeys) == 0 && !loopback(cfg.addr) && !cfg.allowNoAuth {
 		return cfg, fmt.Errorf("listening on %s, beyond loopback, needs API keys (API_KEYS or API_KEYS_FILE); set ALLOW_NO_AUTH=true to serve anyone who reaches the port", cfg.addr)
+	}
+	switch *sealContext {
+	case "required":
+	case "optional":
+		cfg.sealContextOptional = true
+	default:
+		return cfg, fmt.Errorf("SEAL_CONTEXT must be required or optional, not %q", *sealContext)
 	}
 	if cfg.pprofAddr != "" && !loopback(cfg.pprofAddr) {
 		return cfg, errors.New("PPROF_ADDR must be a loopback address such as 127.0.0.1:6060: profiles show the process's memory")
@@ -670,6 +679,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ChallengeSubjectMaxFailures: cfg.challengeSubjectMax,
 		ChallengeMinDigits:          cfg.challengeMinDigits,
 		Keys:                        ring,
+		SealContextOptional:         cfg.sealContextOptional,
 		Tracing:                     tracing,
 		Version:                     version,
 	})

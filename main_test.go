@@ -57,6 +57,7 @@ func TestParseConfig(t *testing.T) {
 		{"every interface without keys", nil, map[string]string{"ADDR": ":8080"}, "", 0, true},
 		{"ALLOW_NO_AUTH nonsense", nil, map[string]string{"ALLOW_NO_AUTH": "maybe"}, "", 0, true},
 		{"PPROF_ADDR beyond loopback", nil, map[string]string{"PPROF_ADDR": ":6060"}, "", 0, true},
+		{"SEAL_CONTEXT nonsense", nil, map[string]string{"SEAL_CONTEXT": "sometimes"}, "", 0, true},
 		{"ADDR beats PORT", nil, map[string]string{"PORT": "9000", "ADDR": "127.0.0.1:7000"}, "127.0.0.1:7000", slog.LevelInfo, false},
 		{"flag beats env", []string{"-addr", "127.0.0.1:1"}, map[string]string{"ADDR": "127.0.0.1:2"}, "127.0.0.1:1", slog.LevelInfo, false},
 		{"log level from env", nil, map[string]string{"LOG_LEVEL": "debug"}, "127.0.0.1:8080", slog.LevelDebug, false},

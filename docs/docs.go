@@ -1875,7 +1875,7 @@ const docTemplate = `{
                     "example": "SHA1"
                 },
                 "context": {
-                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "description": "Context is what sealed was sealed with (the user's immutable ID),\nsent again with every use; required with sealed unless the service\nruns with SEAL_CONTEXT=optional.",
                     "type": "string",
                     "maxLength": 1024,
                     "example": "user-42"
@@ -2247,7 +2247,7 @@ const docTemplate = `{
                     "example": "SHA1"
                 },
                 "context": {
-                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "description": "Context is what sealed was sealed with (the user's immutable ID),\nsent again with every use; required with sealed unless the service\nruns with SEAL_CONTEXT=optional.",
                     "type": "string",
                     "maxLength": 1024,
                     "example": "user-42"
@@ -2360,7 +2360,7 @@ const docTemplate = `{
                     "example": "203.0.113.7"
                 },
                 "context": {
-                    "description": "Context is what sealed was sealed with (e.g. the user's ID), sent\nagain with every use.",
+                    "description": "Context is what sealed was sealed with (the user's immutable ID),\nsent again with every use; required with sealed unless the service\nruns with SEAL_CONTEXT=optional.",
                     "type": "string",
                     "maxLength": 1024,
                     "example": "user-42"

@@ -188,9 +188,15 @@ func TestEveryChangedSealedIsInvalid(t *testing.T) {
 		check("truncation", sealed[:n], "user-42")
 	}
 	check("wrong context", sealed, "user-43")
-	check("missing context", sealed, "")
 	check("another version", "s2"+sealed[2:], "user-42")
 	check("unknown key ID", strings.Replace(sealed, "."+apitest.SealKey.ID+".", ".gone.", 1), "user-42")
+
+	// Without context: a request error of its own, before anything is
+	// opened, whatever the sealed text.
+	for _, text := range []string{sealed, "garbage"} {
+		w := a.do(t, http.MethodPost, "/generate/token", body(t, map[string]any{"sealed": text}))
+		problemOf(t, w, http.StatusBadRequest, "missing_field", "context")
+	}
 
 	other := newAPI(t, a.Now(), withSealKeys(sealKey("test", 0x55)))
 	w := other.do(t, http.MethodPost, "/generate/token", body(t, map[string]any{"sealed": sealed, "context": "user-42"}))
@@ -225,8 +231,10 @@ func TestRotation(t *testing.T) {
 
 	again := decode[api.ResealResponse](t, during.do(t, http.MethodPost, "/reseal", body(t, map[string]any{"sealed": moved.Sealed, "context": "user-42"})))
 	assert.Equal(t, api.ResealResponse{Sealed: moved.Sealed, KeyID: "2026-11", Rotated: false}, again, "already under the first key: unchanged")
-	w = during.do(t, http.MethodPost, "/reseal", body(t, map[string]any{"sealed": old.Sealed}))
+	w = during.do(t, http.MethodPost, "/reseal", body(t, map[string]any{"sealed": old.Sealed, "context": "user-43"}))
 	problemOf(t, w, http.StatusBadRequest, "invalid_sealed", "sealed")
+	w = during.do(t, http.MethodPost, "/reseal", body(t, map[string]any{"sealed": old.Sealed}))
+	problemOf(t, w, http.StatusBadRequest, "missing_field", "context")
 
 	after := newAPI(t, now, withSealKeys(newKey))
 	w = after.do(t, http.MethodPost, "/generate/token", body(t, map[string]any{"sealed": old.Sealed, "context": "user-42"}))
@@ -238,7 +246,12 @@ func TestRotation(t *testing.T) {
 // both, a challenge is not a sealed secret, nor the other way round.
 func TestChallengeAndSealedNeverCross(t *testing.T) {
 	shared := sealKey("shared", 3)
-	a := newAPI(t, time.Unix(1_700_000_000, 0), withSealKeys(shared), func(c *handlers.Config) { c.ChallengeKeys = []seal.Key{shared} })
+	// SEAL_CONTEXT=optional: a challenge is sealed with no context, so
+	// only its label tells it apart.
+	a := newAPI(t, time.Unix(1_700_000_000, 0), withSealKeys(shared), func(c *handlers.Config) {
+		c.ChallengeKeys = []seal.Key{shared}
+		c.SealContextOptional = true
+	})
 	iss := decode[api.ChallengeResponse](t, a.do(t, http.MethodPost, "/challenge", `{"subject":"a@example.com"}`))
 	w := a.do(t, http.MethodPost, "/generate/token", body(t, map[string]any{"sealed": iss.Challenge}))
 	problemOf(t, w, http.StatusBadRequest, "invalid_sealed", "sealed")
@@ -305,7 +318,7 @@ func TestURIImport(t *testing.T) {
 
 func TestSealAndURIBadInput(t *testing.T) {
 	a := newAPI(t, time.Unix(1_700_000_000, 0))
-	sealed := sealOver(t, a, map[string]any{"secret": guardSecret}).Sealed
+	sealed := sealOver(t, a, map[string]any{"secret": guardSecret, "context": "u"}).Sealed
 	uri := "otpauth://totp/a?secret=" + guardSecret
 	for _, tc := range []struct {
 		name, method, url, body string
@@ -323,7 +336,10 @@ func TestSealAndURIBadInput(t *testing.T) {
 		{"encoder beside uri", "POST", "/generate/token", `{"uri":"` + uri + `","encoder":"steam"}`, 400, "conflicting_field", "encoder"},
 		{"context without sealed", "POST", "/generate/token", `{"secret":"` + guardSecret + `","context":"u"}`, 400, "conflicting_field", "context"},
 		{"sealed not a string", "POST", "/generate/token", `{"sealed":5}`, 400, "invalid_parameter", "sealed"},
-		{"garbage sealed", "POST", "/verify/token", `{"sealed":"hello","token":"123456"}`, 400, "invalid_sealed", "sealed"},
+		{"garbage sealed", "POST", "/verify/token", `{"sealed":"hello","context":"u","token":"123456"}`, 400, "invalid_sealed", "sealed"},
+		{"sealed without context", "POST", "/verify/token", `{"sealed":"` + sealed + `","token":"123456"}`, 400, "missing_field", "context"},
+		{"seal without context", "POST", "/seal", `{"secret":"` + guardSecret + `"}`, 400, "missing_field", "context"},
+		{"generate sealed without context", "GET", "/generate/secret?seal=true", "", 400, "missing_field", "context"},
 		{"malformed uri", "POST", "/generate/token", `{"uri":"otpauth://totp/a?secret=` + guardSecret + `&digits=six"}`, 400, "invalid_uri", "uri"},
 		{"hotp uri", "POST", "/verify/token", `{"uri":"otpauth://hotp/a?secret=` + guardSecret + `&counter=1","token":"123456"}`, 400, "invalid_uri", "uri"},
 		{"not a uri", "POST", "/generate/qr", `{"uri":"` + guardSecret + `"}`, 400, "invalid_uri", "uri"},
@@ -352,7 +368,7 @@ func TestSealAndURIBadInput(t *testing.T) {
 // says how to make a key; secrets in the clear work as before.
 func TestSealingNotConfigured(t *testing.T) {
 	withKeys := newAPI(t, time.Unix(1_700_000_000, 0))
-	sealed := sealOver(t, withKeys, map[string]any{"secret": guardSecret}).Sealed
+	sealed := sealOver(t, withKeys, map[string]any{"secret": guardSecret, "context": "u"}).Sealed
 	a := newAPI(t, withKeys.Now(), withSealKeys())
 	for _, r := range []struct{ method, url, body string }{
 		{"POST", "/seal", `{"secret":"` + guardSecret + `"}`},
@@ -430,8 +446,8 @@ func TestGenerateSecretWarnings(t *testing.T) {
 	}{
 		{"account=a", nil},
 		{"account=a&algorithm=SHA256&period=60", []string{"nonstandard_algorithm", "nonstandard_period"}},
-		{"seal=true&digits=8", []string{"nonstandard_digits"}},
-		{"seal=true&encoder=steam", []string{"nonstandard_digits"}},
+		{"seal=true&context=u&digits=8", []string{"nonstandard_digits"}},
+		{"seal=true&context=u&encoder=steam", []string{"nonstandard_digits"}},
 		{"digits=8", nil}, // carried nowhere
 	} {
 		w := a.do(t, http.MethodGet, "/generate/secret?"+tc.query, "")

@@ -82,6 +82,9 @@ type Config struct {
 	// a random key, which would make every stored secret useless at the
 	// next restart.
 	SealKeys []seal.Key
+	// SealContextOptional lets secrets be sealed and opened without a
+	// context (SEAL_CONTEXT=optional); by default one is needed.
+	SealContextOptional bool
 
 	// QRConcurrency is how many QR codes may be drawn at once; more are
 	// answered 503 busy. Zero means one per two CPUs, at least one.
@@ -178,7 +181,7 @@ func newServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random}
+		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random, ContextOptional: cfg.SealContextOptional}
 	}
 	s.fullWarnings.every = time.Minute
 	qrSlots := cfg.QRConcurrency

@@ -22,11 +22,27 @@ var ErrInvalidSealed = errors.New("sealed secret does not open")
 type Sealer struct {
 	Ring   *seal.Ring
 	Random io.Reader // crypto/rand.Reader outside tests
+	// ContextOptional lets a secret be sealed and opened without a
+	// context. By default one is needed: a seal bound to nothing opens in
+	// any user's row, so a row copied to another user would still work.
+	ContextOptional bool
+}
+
+// needContext is the error for a missing context, when one is needed.
+func (s Sealer) needContext(context string) error {
+	if context == "" && !s.ContextOptional {
+		return field("context", ErrMissing)
+	}
+	return nil
 }
 
 // Seal returns secret and p sealed under the ring's first key, bound to
-// context (e.g. the user's ID; may be empty), and that key's ID.
+// context (e.g. the user's immutable ID; empty only with ContextOptional),
+// and that key's ID.
 func (s Sealer) Seal(secret []byte, p Params, context string) (text, keyID string, err error) {
+	if err := s.needContext(context); err != nil {
+		return "", "", err
+	}
 	plain, err := appendBinary(nil, secret, p)
 	if err != nil {
 		return "", "", err
@@ -40,6 +56,9 @@ func (s Sealer) Seal(secret []byte, p Params, context string) (text, keyID strin
 // key that sealed it; the same context must come as when it was sealed.
 // Every failure is ErrInvalidSealed.
 func (s Sealer) Open(text, context string) (secret []byte, p Params, keyID string, err error) {
+	if err := s.needContext(context); err != nil {
+		return nil, Params{}, "", err
+	}
 	plain, keyID, err := s.Ring.Open(text, []byte(context))
 	if err != nil {
 		return nil, Params{}, "", field("sealed", ErrInvalidSealed)

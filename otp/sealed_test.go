@@ -57,19 +57,38 @@ func TestSealRoundTrip(t *testing.T) {
 		assert.Equal(t, wc, gc, "%+v", p)
 	}
 	long := bytes.Repeat([]byte{0xee}, otp.MaxKeyLen)
-	text, _, err := s.Seal(long, otp.DefaultParams, "")
+	text, _, err := s.Seal(long, otp.DefaultParams, "u")
 	require.NoError(t, err)
-	got, _, _, err := s.Open(text, "")
+	got, _, _, err := s.Open(text, "u")
 	require.NoError(t, err)
 	assert.Equal(t, long, got, "the longest secret")
 }
 
 func TestSealRefusesWhatCannotBeUsed(t *testing.T) {
 	s := sealer(t)
-	_, _, err := s.Seal([]byte("short"), otp.DefaultParams, "")
+	_, _, err := s.Seal([]byte("short"), otp.DefaultParams, "u")
 	assert.ErrorIs(t, err, otp.ErrSecretTooShort)
-	_, _, err = s.Seal([]byte("12345678901234567890"), otp.Params{Algorithm: otp.SHA1, Digits: 9, Period: 30}, "")
+	_, _, err = s.Seal([]byte("12345678901234567890"), otp.Params{Algorithm: otp.SHA1, Digits: 9, Period: 30}, "u")
 	assert.ErrorIs(t, err, otp.ErrInvalidDigits)
+}
+
+// TestContextRequired: without ContextOptional, a seal bound to nothing
+// is neither made nor opened, so a row copied to another user never works.
+func TestContextRequired(t *testing.T) {
+	s := sealer(t)
+	_, _, err := s.Seal([]byte("12345678901234567890"), otp.DefaultParams, "")
+	var fe *otp.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "context", fe.Field)
+	assert.ErrorIs(t, err, otp.ErrMissing)
+	optional := s
+	optional.ContextOptional = true
+	text, _, err := optional.Seal([]byte("12345678901234567890"), otp.DefaultParams, "")
+	require.NoError(t, err)
+	_, _, _, err = s.Open(text, "")
+	assert.ErrorIs(t, err, otp.ErrMissing, "nor opened without one")
+	_, _, _, err = optional.Open(text, "")
+	assert.NoError(t, err)
 }
 
 func TestOpenIsOneAnswer(t *testing.T) {
@@ -82,12 +101,16 @@ func TestOpenIsOneAnswer(t *testing.T) {
 	require.NoError(t, err)
 	blob, err := challenges.Seal(rand.Reader, []byte("a challenge's plaintext"), nil)
 	require.NoError(t, err)
+	// Challenges carry no context: only an optional-context sealer could
+	// take one for a sealed secret, and its label still refuses it.
+	optional := s
+	optional.ContextOptional = true
 	for name, try := range map[string]func() error{
-		"wrong context":   func() error { _, _, _, err := s.Open(text, "user-43"); return err },
-		"missing context": func() error { _, _, _, err := s.Open(text, ""); return err },
-		"unknown key ID":  func() error { _, _, _, err := other.Open(text, "user-42"); return err },
-		"a challenge":     func() error { _, _, _, err := s.Open(blob, ""); return err },
-		"empty":           func() error { _, _, _, err := s.Open("", ""); return err },
+		"wrong context":                func() error { _, _, _, err := s.Open(text, "user-43"); return err },
+		"no context, context optional": func() error { _, _, _, err := optional.Open(text, ""); return err },
+		"unknown key ID":               func() error { _, _, _, err := other.Open(text, "user-42"); return err },
+		"a challenge":                  func() error { _, _, _, err := optional.Open(blob, ""); return err },
+		"empty":                        func() error { _, _, _, err := s.Open("", "user-42"); return err },
 	} {
 		err := try()
 		var fe *otp.FieldError
@@ -106,9 +129,9 @@ func TestOpenIsOneAnswer(t *testing.T) {
 func TestOpenRefusesAnotherPlaintext(t *testing.T) {
 	s := sealer(t)
 	for _, plain := range [][]byte{nil, {1}, {2, 1, 0, 6, 0, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 9, 0, 6, 0, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 1, 0, 6, 0, 30, 1}} {
-		text, err := s.Ring.Seal(rand.Reader, plain, nil)
+		text, err := s.Ring.Seal(rand.Reader, plain, []byte("u"))
 		require.NoError(t, err)
-		_, _, _, err = s.Open(text, "")
+		_, _, _, err = s.Open(text, "u")
 		assert.ErrorIs(t, err, otp.ErrInvalidSealed, "%v", plain)
 	}
 }

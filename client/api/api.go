@@ -214,8 +214,9 @@ type TokenRequest struct {
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
 	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
-	// Context is what sealed was sealed with (e.g. the user's ID), sent
-	// again with every use.
+	// Context is what sealed was sealed with (the user's immutable ID),
+	// sent again with every use; required with sealed unless the service
+	// runs with SEAL_CONTEXT=optional.
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
@@ -232,8 +233,9 @@ type VerifyRequest struct {
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
 	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
-	// Context is what sealed was sealed with (e.g. the user's ID), sent
-	// again with every use.
+	// Context is what sealed was sealed with (the user's immutable ID),
+	// sent again with every use; required with sealed unless the service
+	// runs with SEAL_CONTEXT=optional.
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
@@ -270,8 +272,9 @@ type QRRequest struct {
 	// /generate/secret with seal=true). It carries its options: none may
 	// come beside it.
 	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
-	// Context is what sealed was sealed with (e.g. the user's ID), sent
-	// again with every use.
+	// Context is what sealed was sealed with (the user's immutable ID),
+	// sent again with every use; required with sealed unless the service
+	// runs with SEAL_CONTEXT=optional.
 	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.

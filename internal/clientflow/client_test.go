@@ -184,9 +184,13 @@ func TestSealAndReseal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, api.ResealResponse{Sealed: sealed.Sealed, KeyID: sealed.KeyID}, *again)
 
-	_, err = c.Reseal(ctx, api.ResealRequest{Sealed: sealed.Sealed})
+	_, err = c.Reseal(ctx, api.ResealRequest{Sealed: sealed.Sealed, Context: "u2"})
 	var e *client.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, api.CodeInvalidSealed, e.Code)
 	assert.Equal(t, "sealed", e.Field)
+	_, err = c.Reseal(ctx, api.ResealRequest{Sealed: sealed.Sealed})
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, api.CodeMissingField, e.Code, "a seal needs its context")
+	assert.Equal(t, "context", e.Field)
 }
