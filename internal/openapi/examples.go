@@ -170,7 +170,7 @@ func specs() []spec {
 		post("verifyToken", "missing_field", "no token", 400, `{"secret":"`+s+`"}`),
 		post("verifyToken", "invalid_parameter", "a window out of range", 400, `{"secret":"`+s+`","token":"123456","skew":11}`),
 		post("verifyToken", "conflicting_field", "two forms of the secret", 400, `{"secret":"`+s+`","uri":"`+uri+`","token":"123456"}`),
-		post("verifyToken", "invalid_sealed", "sealed that does not open", 400, `{"sealed":"s1.test.AAAA","token":"123456"}`),
+		post("verifyToken", "invalid_sealed", "sealed that does not open", 400, `{"sealed":"s1.test.AAAA","context":"user-42","token":"123456"}`),
 		after("verifyToken", "too_many_attempts", "five wrong codes in the window", 429, failFive("/verify/token", verifyBody), verifyBody),
 		with(post("verifyToken", "store_unavailable", "the guard's Redis cannot be reached", 503, verifyBody), deadStore),
 		with(after("verifyToken", "store_full", "the in-memory guard store holds all it may", 503, func(h http.Handler) {

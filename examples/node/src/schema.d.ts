@@ -596,8 +596,9 @@ export interface components {
              */
             account?: string;
             /**
-             * @description `context` is what sealed was sealed with (e.g. the user's ID), sent
-             *     again with every use.
+             * @description `context` is what sealed was sealed with (the user's immutable ID),
+             *     sent again with every use; required with sealed unless the service
+             *     runs with SEAL_CONTEXT=optional.
              * @example user-42
              */
             context?: string;
@@ -851,8 +852,9 @@ export interface components {
         /** TokenRequest, secret sealed */
         "api.TokenRequest.sealed": {
             /**
-             * @description `context` is what sealed was sealed with (e.g. the user's ID), sent
-             *     again with every use.
+             * @description `context` is what sealed was sealed with (the user's immutable ID),
+             *     sent again with every use; required with sealed unless the service
+             *     runs with SEAL_CONTEXT=optional.
              * @example user-42
              */
             context?: string;
@@ -948,8 +950,9 @@ export interface components {
              */
             client?: string;
             /**
-             * @description `context` is what sealed was sealed with (e.g. the user's ID), sent
-             *     again with every use.
+             * @description `context` is what sealed was sealed with (the user's immutable ID),
+             *     sent again with every use; required with sealed unless the service
+             *     runs with SEAL_CONTEXT=optional.
              * @example user-42
              */
             context?: string;
