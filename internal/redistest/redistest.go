@@ -67,7 +67,8 @@ func (s *Server) start(tb testing.TB) {
 			fmt.Fprint(conn, "PING\r\n")
 			line, _ := bufio.NewReader(conn).ReadString('\n')
 			conn.Close()
-			if line == "+PONG\r\n" {
+			// A server started with --requirepass answers NOAUTH: it is up.
+			if line == "+PONG\r\n" || strings.HasPrefix(line, "-NOAUTH") {
 				return
 			}
 		}
