@@ -334,3 +334,70 @@ func TestRefusesToStartOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestSIGHUPUnderLoad: keys are swapped again and again while a key that
+// stays is used without pause; not one of its requests fails.
+func TestSIGHUPUnderLoad(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys")
+	stay, other := strings.Repeat("s", 32), strings.Repeat("o", 32)
+	write := func(extra string) {
+		tmp := file + ".tmp"
+		require.NoError(t, os.WriteFile(tmp, []byte("login verify "+stay+"\n"+extra), 0o600))
+		require.NoError(t, os.Rename(tmp, file)) // as a mounted secret changes: whole
+	}
+	write("")
+	base, cmd, logs := startBinary(t, "API_KEYS_FILE="+file)
+	stop := make(chan struct{})
+	type result struct{ sent, failed int }
+	results := make(chan result)
+	for w := range 4 {
+		go func() {
+			var r result
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					results <- r
+					return
+				default:
+				}
+				body := `{"secret":"` + secretN(w*1_000_000+i) + `","token":"000000"}`
+				req, _ := http.NewRequest(http.MethodPost, base+"/verify/token", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", stay)
+				resp, err := client.Do(req)
+				r.sent++
+				if err != nil {
+					r.failed++
+					continue
+				}
+				if resp.StatusCode != http.StatusOK {
+					r.failed++
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := range 10 {
+		if i%2 == 0 {
+			write("ops metrics " + other + "\n")
+		} else {
+			write("")
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	var total result
+	for range 4 {
+		r := <-results
+		total.sent += r.sent
+		total.failed += r.failed
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	t.Logf("%d requests with the key that stays, %d failed, over 10 reloads", total.sent, total.failed)
+	require.Positive(t, total.sent)
+	assert.Zero(t, total.failed)
+	assert.GreaterOrEqual(t, strings.Count(logs(), `"msg":"API keys reloaded"`), 10)
+}
