@@ -87,7 +87,9 @@ type Service struct {
 // Keys, Now and Random, which are required.
 type Options struct {
 	// Keys seal challenges: the first seals, all open, so keys can rotate
-	// without breaking challenges in flight.
+	// without breaking challenges in flight. None: a random key, so
+	// challenges do not survive a restart or cross instances (a challenge
+	// lives minutes, so that costs little).
 	Keys []seal.Key
 	// Store records uses and failures; nil makes Verify answer ErrNoStore.
 	Store  guard.Store
@@ -113,6 +115,13 @@ type Options struct {
 func New(o Options) (*Service, error) {
 	if o.Now == nil || o.Random == nil {
 		return nil, errors.New("challenge: Now and Random are required")
+	}
+	if len(o.Keys) == 0 {
+		random := seal.Key{ID: "random", Secret: make([]byte, seal.KeyLen)}
+		if _, err := io.ReadFull(o.Random, random.Secret); err != nil {
+			return nil, err
+		}
+		o.Keys = []seal.Key{random}
 	}
 	ring, err := seal.NewRing(Label, o.Keys)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme/totp/handlers"
+	"github.com/acme/totp/internal/apitest"
 )
 
 // accessLine is what the access line of a request holds.
@@ -54,7 +54,7 @@ func TestAccessLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) {
+			a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) {
 				c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tt.logLevel}))
 			})
 			w := a.do(t, tt.method, tt.url, tt.body)
@@ -86,7 +86,7 @@ func TestAccessLine(t *testing.T) {
 // besides the line that says what failed.
 func TestServerErrorsLogAtError(t *testing.T) {
 	var logs bytes.Buffer
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) {
 		c.Store = deadStore{}
 		c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	})
@@ -106,7 +106,7 @@ func TestServerErrorsLogAtError(t *testing.T) {
 // cannot write another address into the log.
 func TestClientAddressIsThePeers(t *testing.T) {
 	var logs bytes.Buffer
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) {
 		c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
 	req := httptest.NewRequest(http.MethodGet, "/generate/secret", nil)

@@ -29,7 +29,7 @@ import (
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/challenge [post]
-func (s *Server) issueChallenge(c *gin.Context) error {
+func (s *server) issueChallenge(c *gin.Context) error {
 	var req api.ChallengeRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -79,7 +79,7 @@ func (s *Server) issueChallenge(c *gin.Context) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/challenge/verify [post]
-func (s *Server) verifyChallenge(c *gin.Context) error {
+func (s *server) verifyChallenge(c *gin.Context) error {
 	var req api.ChallengeVerifyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -132,7 +132,7 @@ func (s *Server) verifyChallenge(c *gin.Context) error {
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/generate/recovery-codes [post]
-func (s *Server) generateRecoveryCodes(c *gin.Context) error {
+func (s *server) generateRecoveryCodes(c *gin.Context) error {
 	var req api.RecoveryCodesRequest
 	if c.Request.ContentLength != 0 {
 		if err := decodeJSON(c, &req); err != nil {
@@ -171,7 +171,7 @@ func (s *Server) generateRecoveryCodes(c *gin.Context) error {
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/verify/recovery-code [post]
-func (s *Server) verifyRecoveryCode(c *gin.Context) error {
+func (s *server) verifyRecoveryCode(c *gin.Context) error {
 	var req api.RecoveryVerifyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err

@@ -96,8 +96,8 @@ func TestConcurrentReplay(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			s1, s2 := st.store(t)
 			apis := []*testAPI{
-				newAPI(t, now, func(c *handlers.Config) { c.Store = s1 }),
-				newAPI(t, now, func(c *handlers.Config) { c.Store = s2 }),
+				newAPI(t, now, func(c *apitest.Options) { c.Store = s1 }),
+				newAPI(t, now, func(c *apitest.Options) { c.Store = s2 }),
 			}
 			var valid, replayed atomic.Int32
 			var wg sync.WaitGroup
@@ -160,14 +160,14 @@ func TestThrottleOverHTTP(t *testing.T) {
 }
 
 // withoutGuard turns the guard off, as GUARD=off does.
-func withoutGuard(c *handlers.Config) { c.Store = nil }
+func withoutGuard(c *apitest.Options) { c.Store = nil }
 
 func TestAfterStepOverHTTP(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	step := otp.DefaultParams.Step(now)
 	for _, guardOn := range []bool{true, false} {
 		t.Run("guard "+map[bool]string{true: "on", false: "off"}[guardOn], func(t *testing.T) {
-			a := newAPI(t, now, func(c *handlers.Config) {
+			a := newAPI(t, now, func(c *apitest.Options) {
 				if !guardOn {
 					c.Store = nil
 				}
@@ -206,7 +206,7 @@ func (deadStore) Ping(context.Context) error { return redis.ErrClosed }
 
 func TestStoreUnavailable(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	a := newAPI(t, now, func(c *handlers.Config) { c.Store = deadStore{} })
+	a := newAPI(t, now, func(c *apitest.Options) { c.Store = deadStore{} })
 	for _, token := range []string{currentCode(t, now), "000000"} {
 		w := a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": token}))
 		require.Equal(t, http.StatusServiceUnavailable, w.Code)
@@ -246,7 +246,7 @@ func keyList() string {
 }
 
 func TestAPIKeys(t *testing.T) {
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) { c.Keys = apitest.Keys(t, keyList()) })
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) { c.Keys = apitest.Keys(t, keyList()) })
 	tests := []struct {
 		name   string
 		path   string
@@ -315,7 +315,7 @@ func TestScopes(t *testing.T) {
 		"GET /metrics":                                access.Metrics,
 	}
 	open := map[string]bool{"GET /": true, "GET /healthz": true, "GET /readyz": true, "GET /openapi.json": true, "GET /swagger/*any": true}
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) { c.Keys = apitest.Keys(t, keyList()) })
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) { c.Keys = apitest.Keys(t, keyList()) })
 	engine, ok := a.handler.(*gin.Engine)
 	require.True(t, ok)
 	seen := 0
@@ -352,7 +352,7 @@ func TestScopes(t *testing.T) {
 // that address is answered 429, even with a right key, until the minute
 // passes; another address is not.
 func TestWrongKeysThrottled(t *testing.T) {
-	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *handlers.Config) { c.Keys = apitest.Keys(t, keyList()) })
+	a := newAPI(t, time.Unix(1_700_000_000, 0), func(c *apitest.Options) { c.Keys = apitest.Keys(t, keyList()) })
 	get := func(peer, key string) int {
 		req := httptest.NewRequest(http.MethodGet, "/generate/secret", nil)
 		req.RemoteAddr = peer + ":1234"
@@ -380,7 +380,7 @@ func TestFloodNeitherRevivesACodeNorLiftsALock(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	var logs strings.Builder
 	var a *testAPI
-	a = newAPI(t, start, func(c *handlers.Config) {
+	a = newAPI(t, start, func(c *apitest.Options) {
 		c.Store = guard.NewMemory(100)
 		c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
@@ -450,7 +450,7 @@ func TestFloodInRedis(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { client.Close() })
 	start := time.Unix(1_700_000_000, 0)
-	a := newAPI(t, start, func(c *handlers.Config) { c.Store = guard.NewRedis(client, "flood:") })
+	a := newAPI(t, start, func(c *apitest.Options) { c.Store = guard.NewRedis(client, "flood:") })
 	verify := func(secret, encoding, token string, skew int) *httptest.ResponseRecorder {
 		return a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": secret, "encoding": encoding, "token": token, "skew": skew}))
 	}

@@ -52,14 +52,14 @@ func (a *testAPI) advance(d time.Duration) {
 }
 
 // newAPI returns the API at now; change lets a test set keys or a store.
-func newAPI(t testing.TB, now time.Time, change ...func(*handlers.Config)) *testAPI {
+func newAPI(t testing.TB, now time.Time, change ...func(*apitest.Options)) *testAPI {
 	t.Helper()
 	a := &testAPI{now: now, logs: new(bytes.Buffer)}
 	cfg := apitest.Config(a.Now, a.logs)
 	for _, f := range change {
 		f(&cfg)
 	}
-	h, err := handlers.New(cfg)
+	h, err := cfg.Handler()
 	require.NoError(t, err)
 	a.handler = h
 	return a

@@ -48,7 +48,7 @@ func newHOTPKey(o api.HOTPOptions, secret string, counter *uint64) ([]byte, otp.
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/token [post]
-func (s *Server) hotpToken(c *gin.Context) error {
+func (s *server) hotpToken(c *gin.Context) error {
 	var req api.HOTPTokenRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -84,7 +84,7 @@ func (s *Server) hotpToken(c *gin.Context) error {
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/verify [post]
-func (s *Server) hotpVerify(c *gin.Context) error {
+func (s *server) hotpVerify(c *gin.Context) error {
 	var req api.HOTPVerifyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *Server) hotpVerify(c *gin.Context) error {
 //	@Failure		413			{object}	api.Problem	"body over 64 KiB"
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/hotp/resync [post]
-func (s *Server) hotpResync(c *gin.Context) error {
+func (s *server) hotpResync(c *gin.Context) error {
 	var req api.HOTPResyncRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -137,7 +137,7 @@ const maxLightCost = 100 * otp.CheapestCost
 
 // verifyCounter checks token (and token2, for a resync) through the guard
 // and answers.
-func (s *Server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token, client string) error {
+func (s *server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token, client string) error {
 	raw, key, err := newHOTPKey(o, secret, counter)
 	if err != nil {
 		return err

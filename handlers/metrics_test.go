@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/client/api"
-	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/apitest"
 )
 
@@ -59,7 +58,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsNeedTheMetricsScope(t *testing.T) {
-	a := newAPI(t, time.Now(), func(c *handlers.Config) {
+	a := newAPI(t, time.Now(), func(c *apitest.Options) {
 		c.Keys = apitest.Keys(t, "ops metrics "+strings.Repeat("m", 32)+",login verify "+strings.Repeat("v", 32))
 	})
 	for _, tt := range []struct {

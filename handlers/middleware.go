@@ -83,7 +83,7 @@ var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics":
 // line: method, route template, status, latency, request ID, bytes out and
 // the caller's address; no query, no body. Probes and scrapes log at debug,
 // server errors at error.
-func (s *Server) observe(c *gin.Context) {
+func (s *server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	elapsed := time.Since(start)
@@ -123,7 +123,7 @@ func (s *Server) observe(c *gin.Context) {
 
 // recover turns a panic into a logged 500 problem; the panic value is not
 // logged, since it might hold request data.
-func (s *Server) recover(c *gin.Context) {
+func (s *server) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -195,7 +195,7 @@ func RouteScopes() map[string]access.Scope { return maps.Clone(routeScopes) }
 // route's scope (403 insufficient_scope). A peer that sent more than
 // MaxWrongKeys wrong keys within a minute is answered 429 until the
 // minute ends, so keys cannot be guessed at speed.
-func (s *Server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerFunc {
+func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		peer := c.RemoteIP()
 		if wait, over := wrong.over(peer); over {

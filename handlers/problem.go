@@ -44,7 +44,7 @@ func missing(field string) *api.Problem {
 
 // handle adapts a handler that returns an error to Gin. Handlers translate
 // and return; fail is the one place an error becomes an answer.
-func (s *Server) handle(h func(*gin.Context) error) gin.HandlerFunc {
+func (s *server) handle(h func(*gin.Context) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := h(c); err != nil {
 			s.fail(c, err)
@@ -54,7 +54,7 @@ func (s *Server) handle(h func(*gin.Context) error) gin.HandlerFunc {
 
 // fail answers c with the problem err stands for, and logs what is
 // unexpected. Domain errors carry no secret, so their text is safe to log.
-func (s *Server) fail(c *gin.Context, err error) {
+func (s *server) fail(c *gin.Context, err error) {
 	p, retryAfter := problemOf(err)
 	if retryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))

@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/guard"
+	"github.com/acme/totp/recovery"
 	"github.com/acme/totp/seal"
 )
 
@@ -23,8 +26,10 @@ import (
 func TestQRRenderingIsBounded(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	now := func() time.Time { return time.Unix(1_700_000_000, 0) }
+	challenges, err := challenge.New(challenge.Options{Keys: []seal.Key{{ID: "c", Secret: bytes.Repeat([]byte{1}, 32)}}, Now: now, Random: rand.Reader})
+	require.NoError(t, err)
 	s, err := newServer(Config{Now: now, Random: rand.Reader, Log: slog.New(slog.NewJSONHandler(new(bytes.Buffer), nil)),
-		ChallengeKeys: []seal.Key{{ID: "c", Secret: bytes.Repeat([]byte{1}, 32)}}, QRConcurrency: 2})
+		Verifier: guard.New(guard.Options{}), Challenges: challenges, Recovery: recovery.New(recovery.Options{}), QRConcurrency: 2})
 	require.NoError(t, err)
 	h := s.routes(nil, nil)
 	do := func(method, url, body string) *httptest.ResponseRecorder {

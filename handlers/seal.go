@@ -49,7 +49,7 @@ type imported struct {
 // resolve returns the secret src names. Exactly one form must be sent;
 // beside sealed or uri no option may be, since the seal or the URI
 // carries them; context goes with sealed only.
-func (s *Server) resolve(src secretSource) (imported, error) {
+func (s *server) resolve(src secretSource) (imported, error) {
 	forms := 0
 	for _, f := range []struct{ name, value string }{{"secret", src.Secret}, {"sealed", src.Sealed}, {"uri", src.URI}} {
 		if f.value == "" {
@@ -110,7 +110,7 @@ func optionSent(o api.TOTPOptions, queryEncoding bool) string {
 }
 
 // seal seals secret and p bound to context, counting the outcome.
-func (s *Server) seal(secret []byte, p otp.Params, context string) (text, keyID string, err error) {
+func (s *server) seal(secret []byte, p otp.Params, context string) (text, keyID string, err error) {
 	if s.sealer == nil {
 		return "", "", errSealingOff
 	}
@@ -125,7 +125,7 @@ func (s *Server) seal(secret []byte, p otp.Params, context string) (text, keyID 
 }
 
 // open opens a sealed secret, counting the outcome.
-func (s *Server) open(text, context string) ([]byte, otp.Params, string, error) {
+func (s *server) open(text, context string) ([]byte, otp.Params, string, error) {
 	if s.sealer == nil {
 		return nil, otp.Params{}, "", errSealingOff
 	}
@@ -156,7 +156,7 @@ func (s *Server) open(text, context string) ([]byte, otp.Params, string, error) 
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/seal [post]
-func (s *Server) sealSecret(c *gin.Context) error {
+func (s *server) sealSecret(c *gin.Context) error {
 	var req api.SealRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -193,7 +193,7 @@ func (s *Server) sealSecret(c *gin.Context) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/reseal [post]
-func (s *Server) resealSecret(c *gin.Context) error {
+func (s *server) resealSecret(c *gin.Context) error {
 	var req api.ResealRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -205,7 +205,7 @@ func (s *Server) resealSecret(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if keyID == s.sealer.Ring.KeyID() {
+	if keyID == s.sealer.KeyID() {
 		return reply(c, http.StatusOK, api.ResealResponse{Sealed: req.Sealed, KeyID: keyID})
 	}
 	text, keyID, err := s.seal(raw, p, req.Context)

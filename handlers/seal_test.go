@@ -23,8 +23,8 @@ import (
 )
 
 // withSealKeys sets SEAL_KEYS.
-func withSealKeys(keys ...seal.Key) func(*handlers.Config) {
-	return func(c *handlers.Config) { c.SealKeys = keys }
+func withSealKeys(keys ...seal.Key) func(*apitest.Options) {
+	return func(c *apitest.Options) { c.SealKeys = keys }
 }
 
 func sealKey(id string, b byte) seal.Key {
@@ -248,7 +248,7 @@ func TestChallengeAndSealedNeverCross(t *testing.T) {
 	shared := sealKey("shared", 3)
 	// SEAL_CONTEXT=optional: a challenge is sealed with no context, so
 	// only its label tells it apart.
-	a := newAPI(t, time.Unix(1_700_000_000, 0), withSealKeys(shared), func(c *handlers.Config) {
+	a := newAPI(t, time.Unix(1_700_000_000, 0), withSealKeys(shared), func(c *apitest.Options) {
 		c.ChallengeKeys = []seal.Key{shared}
 		c.SealContextOptional = true
 	})
@@ -392,7 +392,7 @@ func TestSealingNotConfigured(t *testing.T) {
 // every fuzzing process seals the same secret first. The guard is off: a
 // secret that opens is verified again and again, which it would lock (429).
 func FuzzSealedAndURI(f *testing.F) {
-	a := newAPI(f, time.Unix(1_700_000_000, 0), withoutGuard, func(c *handlers.Config) { c.Random = mathrand.NewChaCha8([32]byte{1}) })
+	a := newAPI(f, time.Unix(1_700_000_000, 0), withoutGuard, func(c *apitest.Options) { c.Random = mathrand.NewChaCha8([32]byte{1}) })
 	w := a.do(f, http.MethodPost, "/seal", `{"secret":"`+guardSecret+`","context":"u"}`)
 	valid := decode[api.SealResponse](f, w).Sealed
 	for _, seed := range [][3]string{

@@ -1,7 +1,3 @@
-// Package handlers is the HTTP layer of the service: Gin routes that
-// translate requests into calls on the domain packages (otp, guard,
-// challenge, recovery), and their answers and errors into JSON, and
-// nothing else.
 package handlers
 
 import (
@@ -27,11 +23,11 @@ import (
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
-	"github.com/acme/totp/seal"
 )
 
-// Config is what the service is built from: main fills it from flags and
-// the environment, tests from their own clock and store.
+// Config is what the handlers depend on: the domain services main
+// builds, the clock and randomness they answer on, and the router's own
+// settings.
 type Config struct {
 	// Now is the clock every code and verification is computed against.
 	Now func() time.Time
@@ -42,52 +38,20 @@ type Config struct {
 	// Secrets, codes and bodies are never logged.
 	Log *slog.Logger
 
-	// Store keeps the guard's records; nil turns the guard off (codes may
-	// be reused within their window and guessed without limit).
-	Store guard.Store
-	// GuardKey keys the fingerprints that name secrets in Store; instances
-	// sharing a Store must share it.
-	GuardKey []byte
-	// MaxFailures wrong codes inside FailureWindow lock a secret (or, when
-	// the request names a client, that client of the secret; or a set of
-	// recovery hashes); each lock within a day doubles the last, up to a
-	// day. Zero: guard.DefaultMaxFailures and guard.DefaultFailureWindow.
-	MaxFailures   int
-	FailureWindow time.Duration
-	// SecretMaxFailures wrong codes over all clients of a secret lock it
-	// (zero: guard.SecretCeilingFactor × MaxFailures).
-	SecretMaxFailures int
-	// KeyShare is how many guard records one API key may hold (zero: no
-	// bound); only with Keys.
-	KeyShare int
-	// RecoveryKeys key recovery code hashes: the first makes new ones,
-	// all check. None: plain SHA-256 hashes.
-	RecoveryKeys []seal.Key
+	// Verifier checks TOTP and HOTP codes; its store is Store.
+	Verifier *guard.Verifier
+	// Store is the guard's store, for the metrics of its fill; nil when
+	// the guard is off.
+	Store      guard.Store
+	Challenges *challenge.Service
+	Recovery   *recovery.Service
+	// Sealer seals the secrets callers store; nil answers sealing and
+	// opening with sealing_not_configured.
+	Sealer *otp.Sealer
 
-	// ChallengeKeys seal email and SMS challenges: the first seals, all
-	// open. Without any, a random key is made and a warning logged: a
-	// challenge lives minutes, so losing them at a restart costs little.
-	ChallengeKeys        []seal.Key
-	ChallengeMaxAttempts int
-	// ChallengeSubjectMaxFailures wrong codes for one subject and purpose
-	// within an hour, over all its challenges, lock the subject (zero:
-	// challenge.DefaultSubjectMaxFailures).
-	ChallengeSubjectMaxFailures int
-	// ChallengeMinDigits is the fewest digits a challenge may have (zero:
-	// challenge.DefaultMinDigits).
-	ChallengeMinDigits int
-
-	// SealKeys seal the secrets callers store: the first seals, all open.
-	// Without any, sealing and opening answer sealing_not_configured; never
-	// a random key, which would make every stored secret useless at the
-	// next restart.
-	SealKeys []seal.Key
-	// SealContextOptional lets secrets be sealed and opened without a
-	// context (SEAL_CONTEXT=optional); by default one is needed.
-	SealContextOptional bool
-
-	// QRConcurrency is how many QR codes may be drawn at once; more are
-	// answered 503 busy. Zero means one per two CPUs, at least one.
+	// QRConcurrency is how many QR codes (and costly HOTP verifications)
+	// may run at once; more are answered 503 busy. Zero means one per two
+	// CPUs, at least one.
 	QRConcurrency int
 
 	// Tracing, when set, makes a span of every API request through
@@ -104,8 +68,8 @@ type Config struct {
 	Version string
 }
 
-// Server holds what the handlers depend on, built once by New.
-type Server struct {
+// server holds what the handlers depend on, built once by New.
+type server struct {
 	now        func() time.Time
 	random     io.Reader
 	log        *slog.Logger
@@ -121,8 +85,8 @@ type Server struct {
 	heavySlots   chan struct{} // one per costly verification (maxLightCost) running
 }
 
-// New wires the services cfg describes and returns the router with every
-// route and middleware. main, the tests, the client's tests and the
+// New returns the router with every route and middleware over the
+// services cfg holds. main, the tests, the client's tests and the
 // benchmarks all build the service through it.
 func New(cfg Config) (http.Handler, error) {
 	s, err := newServer(cfg)
@@ -132,69 +96,33 @@ func New(cfg Config) (http.Handler, error) {
 	return s.routes(cfg.Keys, cfg.Tracing), nil
 }
 
-// newServer builds the Server cfg describes.
-func newServer(cfg Config) (*Server, error) {
-	if cfg.Now == nil || cfg.Random == nil || cfg.Log == nil {
-		return nil, errors.New("handlers: Now, Random and Log are required")
+// newServer builds the server cfg describes.
+func newServer(cfg Config) (*server, error) {
+	if cfg.Now == nil || cfg.Random == nil || cfg.Log == nil || cfg.Verifier == nil || cfg.Challenges == nil || cfg.Recovery == nil {
+		return nil, errors.New("handlers: Now, Random, Log, Verifier, Challenges and Recovery are required")
 	}
-	keys := cfg.ChallengeKeys
-	if len(keys) == 0 {
-		keys = []seal.Key{{ID: "random", Secret: make([]byte, seal.KeyLen)}}
-		if _, err := io.ReadFull(cfg.Random, keys[0].Secret); err != nil {
-			return nil, err
-		}
-		cfg.Log.Warn("no CHALLENGE_KEYS: challenges are sealed with a random key, so they do not survive a restart or cross instances")
+	slots := cfg.QRConcurrency
+	if slots < 1 {
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	store := cfg.Store
-	if cfg.Keys != nil {
-		store = guard.OwnerShare(store, cfg.KeyShare)
-	}
-	challenges, err := challenge.New(challenge.Options{
-		Keys: keys, Store: store, Now: cfg.Now, Random: cfg.Random, FingerprintKey: cfg.GuardKey,
-		MaxAttempts: cfg.ChallengeMaxAttempts, SubjectMaxFailures: cfg.ChallengeSubjectMaxFailures,
-		MinDigits: cfg.ChallengeMinDigits,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{
-		now:    cfg.Now,
-		random: cfg.Random,
-		log:    cfg.Log,
-		verifier: guard.New(guard.Options{
-			Store:             store,
-			Key:               cfg.GuardKey,
-			MaxFailures:       cfg.MaxFailures,
-			FailureWindow:     cfg.FailureWindow,
-			SecretMaxFailures: cfg.SecretMaxFailures,
-		}),
-		challenges: challenges,
-		recovery: recovery.New(recovery.Options{
-			Keys: cfg.RecoveryKeys, Store: store, Now: cfg.Now, FingerprintKey: cfg.GuardKey,
-			MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow,
-		}),
-		metrics: newMetrics(cfg.Store, cfg.Version),
-		version: cfg.Version,
-	}
-	if len(cfg.SealKeys) > 0 {
-		ring, err := seal.NewRing(otp.SealLabel, cfg.SealKeys)
-		if err != nil {
-			return nil, err
-		}
-		s.sealer = &otp.Sealer{Ring: ring, Random: cfg.Random, ContextOptional: cfg.SealContextOptional}
-	}
-	s.fullWarnings.every = time.Minute
-	qrSlots := cfg.QRConcurrency
-	if qrSlots < 1 {
-		qrSlots = max(1, runtime.GOMAXPROCS(0)/2)
-	}
-	s.qrSlots = make(chan struct{}, qrSlots)
-	s.heavySlots = make(chan struct{}, qrSlots)
-	return s, nil
+	return &server{
+		now:          cfg.Now,
+		random:       cfg.Random,
+		log:          cfg.Log,
+		verifier:     cfg.Verifier,
+		challenges:   cfg.Challenges,
+		recovery:     cfg.Recovery,
+		sealer:       cfg.Sealer,
+		metrics:      newMetrics(cfg.Store, cfg.Version),
+		version:      cfg.Version,
+		fullWarnings: rareLog{every: time.Minute},
+		qrSlots:      make(chan struct{}, slots),
+		heavySlots:   make(chan struct{}, slots),
+	}, nil
 }
 
 // routes registers every route and middleware.
-func (s *Server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.Engine {
+func (s *server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
@@ -275,7 +203,7 @@ func (s *Server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.En
 //	@Produce	json
 //	@Success	200	{object}	api.HealthResponse
 //	@Router		/healthz [get]
-func (s *Server) health(c *gin.Context) error {
+func (s *server) health(c *gin.Context) error {
 	return reply(c, http.StatusOK, api.HealthResponse{Status: "ok", Version: s.version})
 }
 
@@ -289,7 +217,7 @@ func (s *Server) health(c *gin.Context) error {
 //	@Success	200	{object}	api.ReadyResponse
 //	@Failure	503	{object}	api.Problem	"guard store unreachable"
 //	@Router		/readyz [get]
-func (s *Server) ready(c *gin.Context) error {
+func (s *server) ready(c *gin.Context) error {
 	if err := s.verifier.Ready(c.Request.Context()); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ var errBusy = errors.New("too many costly requests running")
 // the largest takes some 85 ms of CPU, and a few callers asking for many
 // at once would otherwise starve every verification of CPU. The caller
 // who finds no slot is told to retry (503 busy, Retry-After).
-func (s *Server) renderQR(uri string, size int, sizeField string) ([]byte, error) {
+func (s *server) renderQR(uri string, size int, sizeField string) ([]byte, error) {
 	select {
 	case s.qrSlots <- struct{}{}:
 		defer func() { <-s.qrSlots }()
@@ -63,7 +63,7 @@ var secretParams = []string{"length", "encoding", "account", "issuer", "algorith
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/generate/secret [get]
-func (s *Server) generateSecret(c *gin.Context) error {
+func (s *server) generateSecret(c *gin.Context) error {
 	q, err := newQuery(c, secretParams...)
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ type secretRequest struct {
 	context                        string // what the seal is bound to
 }
 
-func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
+func (s *server) writeSecret(c *gin.Context, req secretRequest) error {
 	length := otp.DefaultGenerateLen
 	if req.length != nil {
 		length = *req.length
@@ -189,7 +189,7 @@ func (s *Server) writeSecret(c *gin.Context, req secretRequest) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/generate/token [post]
-func (s *Server) generateToken(c *gin.Context) error {
+func (s *server) generateToken(c *gin.Context) error {
 	return s.writeToken(c, "")
 }
 
@@ -220,7 +220,7 @@ func caller(c *gin.Context, client string) (guard.Caller, error) {
 // key resolves the secret a POST route's body names and builds its Key.
 // It returns the resolved secret too, whose bytes the guard fingerprints
 // whatever form they came in.
-func (s *Server) key(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (imported, otp.Key, error) {
+func (s *server) key(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (imported, otp.Key, error) {
 	src, err := source(c, fromPath, ref, opts)
 	if err != nil {
 		return imported{}, otp.Key{}, err
@@ -233,7 +233,7 @@ func (s *Server) key(c *gin.Context, fromPath string, ref secretRef, opts api.TO
 	return k, key, err
 }
 
-func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
+func (s *server) writeToken(c *gin.Context, pathEncoding string) error {
 	var req api.TokenRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -271,11 +271,11 @@ func (s *Server) writeToken(c *gin.Context, pathEncoding string) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/verify/token [post]
-func (s *Server) verifyToken(c *gin.Context) error {
+func (s *server) verifyToken(c *gin.Context) error {
 	return s.writeVerify(c, "")
 }
 
-func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
+func (s *server) writeVerify(c *gin.Context, pathEncoding string) error {
 	var req api.VerifyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -337,7 +337,7 @@ func (s *Server) writeVerify(c *gin.Context, pathEncoding string) error {
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Failure		503			{object}	api.Problem	"as many QR codes are being drawn as the instance allows; see Retry-After"
 //	@Router			/generate/qr [post]
-func (s *Server) generateQR(c *gin.Context) error {
+func (s *server) generateQR(c *gin.Context) error {
 	var req api.QRRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -383,7 +383,7 @@ func (s *Server) generateQR(c *gin.Context) error {
 //	@Security		ApiKeyAuth
 //	@Security		BearerAuth
 //	@Router			/auth/generate/secret/{encoding}/{length} [get]
-func (s *Server) legacyGenerateSecret(c *gin.Context) error {
+func (s *server) legacyGenerateSecret(c *gin.Context) error {
 	if _, err := newQuery(c); err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (s *Server) legacyGenerateSecret(c *gin.Context) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/auth/generate/token/{encoding} [post]
-func (s *Server) legacyGenerateToken(c *gin.Context) error {
+func (s *server) legacyGenerateToken(c *gin.Context) error {
 	return s.writeToken(c, c.Param("encoding"))
 }
 
@@ -441,6 +441,6 @@ func (s *Server) legacyGenerateToken(c *gin.Context) error {
 //	@Security		BearerAuth
 //	@Failure		415			{object}	api.Problem	"a body sent as another type than JSON"
 //	@Router			/auth/verify/token/{encoding} [post]
-func (s *Server) legacyVerifyToken(c *gin.Context) error {
+func (s *server) legacyVerifyToken(c *gin.Context) error {
 	return s.writeVerify(c, c.Param("encoding"))
 }

@@ -1,6 +1,7 @@
 package otp
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -20,17 +21,43 @@ var ErrInvalidSealed = errors.New("sealed secret does not open")
 // Sealer seals secrets with their parameters, so a caller can store a
 // secret that is useless without this service's keys, and opens them.
 type Sealer struct {
-	Ring   *seal.Ring
-	Random io.Reader // crypto/rand.Reader outside tests
+	ring            *seal.Ring
+	random          io.Reader
+	contextOptional bool
+}
+
+// SealerOptions are what NewSealer builds a Sealer from.
+type SealerOptions struct {
+	// Random is where nonces come from: crypto/rand.Reader when nil.
+	Random io.Reader
 	// ContextOptional lets a secret be sealed and opened without a
 	// context. By default one is needed: a seal bound to nothing opens in
 	// any user's row, so a row copied to another user would still work.
 	ContextOptional bool
 }
 
+// NewSealer returns a Sealer whose first key seals and all open: keys
+// may rotate without breaking stored rows.
+func NewSealer(keys []seal.Key, o SealerOptions) (*Sealer, error) {
+	ring, err := seal.NewRing(SealLabel, keys)
+	if err != nil {
+		return nil, err
+	}
+	if o.Random == nil {
+		o.Random = rand.Reader
+	}
+	return &Sealer{ring: ring, random: o.Random, contextOptional: o.ContextOptional}, nil
+}
+
+// KeyID is the ID of the key that seals.
+func (s *Sealer) KeyID() string { return s.ring.KeyID() }
+
+// ContextOptional reports whether secrets may be sealed without a context.
+func (s *Sealer) ContextOptional() bool { return s.contextOptional }
+
 // needContext is the error for a missing context, when one is needed.
-func (s Sealer) needContext(context string) error {
-	if context == "" && !s.ContextOptional {
+func (s *Sealer) needContext(context string) error {
+	if context == "" && !s.contextOptional {
 		return field("context", ErrMissing)
 	}
 	return nil
@@ -39,7 +66,7 @@ func (s Sealer) needContext(context string) error {
 // Seal returns secret and p sealed under the ring's first key, bound to
 // context (e.g. the user's immutable ID; empty only with ContextOptional),
 // and that key's ID.
-func (s Sealer) Seal(secret []byte, p Params, context string) (text, keyID string, err error) {
+func (s *Sealer) Seal(secret []byte, p Params, context string) (text, keyID string, err error) {
 	if err := s.needContext(context); err != nil {
 		return "", "", err
 	}
@@ -47,19 +74,19 @@ func (s Sealer) Seal(secret []byte, p Params, context string) (text, keyID strin
 	if err != nil {
 		return "", "", err
 	}
-	text, err = s.Ring.Seal(s.Random, plain, []byte(context))
+	text, err = s.ring.Seal(s.random, plain, []byte(context))
 	clear(plain)
-	return text, s.Ring.KeyID(), err
+	return text, s.ring.KeyID(), err
 }
 
 // Open returns the secret and parameters text seals, and the ID of the
 // key that sealed it; the same context must come as when it was sealed.
 // Every failure is ErrInvalidSealed.
-func (s Sealer) Open(text, context string) (secret []byte, p Params, keyID string, err error) {
+func (s *Sealer) Open(text, context string) (secret []byte, p Params, keyID string, err error) {
 	if err := s.needContext(context); err != nil {
 		return nil, Params{}, "", err
 	}
-	plain, keyID, err := s.Ring.Open(text, []byte(context))
+	plain, keyID, err := s.ring.Open(text, []byte(context))
 	if err != nil {
 		return nil, Params{}, "", field("sealed", ErrInvalidSealed)
 	}

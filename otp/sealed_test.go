@@ -13,14 +13,21 @@ import (
 	"github.com/acme/totp/seal"
 )
 
-func sealer(t *testing.T, keys ...seal.Key) otp.Sealer {
+var key1 = seal.Key{ID: "k1", Secret: bytes.Repeat([]byte{1}, seal.KeyLen)}
+
+func sealer(t *testing.T, keys ...seal.Key) *otp.Sealer {
+	t.Helper()
+	return sealerWith(t, otp.SealerOptions{}, keys...)
+}
+
+func sealerWith(t *testing.T, o otp.SealerOptions, keys ...seal.Key) *otp.Sealer {
 	t.Helper()
 	if len(keys) == 0 {
-		keys = []seal.Key{{ID: "k1", Secret: bytes.Repeat([]byte{1}, seal.KeyLen)}}
+		keys = []seal.Key{key1}
 	}
-	r, err := seal.NewRing(otp.SealLabel, keys)
+	s, err := otp.NewSealer(keys, o)
 	require.NoError(t, err)
-	return otp.Sealer{Ring: r, Random: rand.Reader}
+	return s
 }
 
 // TestSealRoundTrip: every algorithm, digits, period and encoder comes
@@ -81,8 +88,7 @@ func TestContextRequired(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "context", fe.Field)
 	assert.ErrorIs(t, err, otp.ErrMissing)
-	optional := s
-	optional.ContextOptional = true
+	optional := sealerWith(t, otp.SealerOptions{ContextOptional: true})
 	text, _, err := optional.Seal([]byte("12345678901234567890"), otp.DefaultParams, "")
 	require.NoError(t, err)
 	_, _, _, err = s.Open(text, "")
@@ -103,8 +109,7 @@ func TestOpenIsOneAnswer(t *testing.T) {
 	require.NoError(t, err)
 	// Challenges carry no context: only an optional-context sealer could
 	// take one for a sealed secret, and its label still refuses it.
-	optional := s
-	optional.ContextOptional = true
+	optional := sealerWith(t, otp.SealerOptions{ContextOptional: true})
 	for name, try := range map[string]func() error{
 		"wrong context":                func() error { _, _, _, err := s.Open(text, "user-43"); return err },
 		"no context, context optional": func() error { _, _, _, err := optional.Open(text, ""); return err },
@@ -128,8 +133,10 @@ func TestOpenIsOneAnswer(t *testing.T) {
 // sealed secret's layout is the same invalid answer, never a panic.
 func TestOpenRefusesAnotherPlaintext(t *testing.T) {
 	s := sealer(t)
+	ring, err := seal.NewRing(otp.SealLabel, []seal.Key{key1})
+	require.NoError(t, err)
 	for _, plain := range [][]byte{nil, {1}, {2, 1, 0, 6, 0, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 9, 0, 6, 0, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 1, 0, 6, 0, 30, 1}} {
-		text, err := s.Ring.Seal(rand.Reader, plain, []byte("u"))
+		text, err := ring.Seal(rand.Reader, plain, []byte("u"))
 		require.NoError(t, err)
 		_, _, _, err = s.Open(text, "u")
 		assert.ErrorIs(t, err, otp.ErrInvalidSealed, "%v", plain)

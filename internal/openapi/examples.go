@@ -56,7 +56,7 @@ var routes = map[string]route{
 type spec struct {
 	op, name, summary string
 	want              int
-	change            func(*handlers.Config)
+	change            func(*apitest.Options)
 	run               func(h http.Handler) *httptest.ResponseRecorder
 }
 
@@ -98,7 +98,7 @@ func after(op, name, summary string, want int, setup func(h http.Handler), body 
 	return s
 }
 
-func with(s spec, change func(*handlers.Config)) spec { s.change = change; return s }
+func with(s spec, change func(*apitest.Options)) spec { s.change = change; return s }
 
 // code is the example secret's code at now.
 func code(p otp.Params, counter *uint64) string {
@@ -124,15 +124,15 @@ func failFive(path, body string) func(h http.Handler) {
 	}
 }
 
-func deadStore(c *handlers.Config) {
+func deadStore(c *apitest.Options) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	_ = client.Close() // every command now fails at once
 	c.Store = guard.NewRedis(client, "totp:")
 }
 
-func noGuard(c *handlers.Config)    { c.Store = nil }
-func noSealKeys(c *handlers.Config) { c.SealKeys = nil }
-func fullStore(c *handlers.Config)  { c.Store = guard.NewMemory(1) }
+func noGuard(c *apitest.Options)    { c.Store = nil }
+func noSealKeys(c *apitest.Options) { c.SealKeys = nil }
+func fullStore(c *apitest.Options)  { c.Store = guard.NewMemory(1) }
 
 func specs() []spec {
 	s := exampleSecret
@@ -230,7 +230,7 @@ func specs() []spec {
 	for op, r := range routes {
 		list = append(list, with(spec{op: op, name: "unauthorized", summary: "API keys are configured and none was sent", want: 401,
 			run: func(h http.Handler) *httptest.ResponseRecorder { return send(h, r.method, r.path, "") }},
-			func(c *handlers.Config) { c.Keys = exampleKeys }))
+			func(c *apitest.Options) { c.Keys = exampleKeys }))
 		if r.method != "POST" {
 			continue
 		}
@@ -281,13 +281,13 @@ func busy(op string, h http.Handler) (*httptest.ResponseRecorder, error) {
 // answered what it was written for.
 func record() ([]answer, error) {
 	var out []answer
-	build := func(change func(*handlers.Config)) (http.Handler, error) {
+	build := func(change func(*apitest.Options)) (http.Handler, error) {
 		cfg := apitest.Config(func() time.Time { return now }, io.Discard)
 		cfg.Random = mathrand.NewChaCha8([32]byte{42})
 		if change != nil {
 			change(&cfg)
 		}
-		return handlers.New(cfg)
+		return cfg.Handler()
 	}
 	for _, s := range specs() {
 		h, err := build(s.change)
@@ -308,7 +308,7 @@ func record() ([]answer, error) {
 		out = append(out, a)
 	}
 	for _, op := range []string{"generateQR", "generateSecret"} {
-		h, err := build(func(c *handlers.Config) { c.QRConcurrency = 1 })
+		h, err := build(func(c *apitest.Options) { c.QRConcurrency = 1 })
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@
 // sealed or uri), the QR route's PNG, and the paths in the order of the
 // enrolment flow. It validates the result with kin-openapi.
 //
-//	go tool swag init -g main.go -o docs && go run ./internal/openapi
+//	go tool swag init -g handlers/doc.go -o docs && go run ./internal/openapi
 //
 // CI runs both and fails when docs/ changes.
 package main
