@@ -21,6 +21,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/seal"
 )
@@ -50,13 +52,16 @@ const (
 
 // Errors returned by this package.
 var (
-	ErrInvalidDigits  = errors.New("digits out of range")
-	ErrInvalidTTL     = errors.New("ttl out of range")
-	ErrInvalidSubject = errors.New("subject empty or too long")
-	ErrInvalidPurpose = errors.New("purpose too long")
+	ErrInvalidDigits = fault.New(fault.Invalid, api.CodeInvalidParameter, "digits",
+		fmt.Sprintf("must be from CHALLENGE_MIN_DIGITS (%d unless lowered, at least %d) to %d", DefaultMinDigits, MinDigits, MaxDigits))
+	ErrInvalidTTL = fault.New(fault.Invalid, api.CodeInvalidParameter, "ttl",
+		fmt.Sprintf("must be from %d to %d seconds", int(MinTTL/time.Second), int(MaxTTL/time.Second)))
+	ErrInvalidSubject = fault.New(fault.Invalid, api.CodeInvalidParameter, "subject", fmt.Sprintf("must be 1 to %d bytes", MaxSubjectLen))
+	ErrInvalidPurpose = fault.New(fault.Invalid, api.CodeInvalidParameter, "purpose", fmt.Sprintf("must be at most %d bytes", MaxPurposeLen))
 	// ErrNoStore means challenges cannot be checked: without the guard's
 	// store they could be used twice and guessed without limit.
-	ErrNoStore = errors.New("challenges need the guard's store")
+	ErrNoStore = fault.New(fault.Unavailable, api.CodeGuardOff, "",
+		"challenges need the guard (GUARD=on): without it a code could be used twice and guessed without limit")
 )
 
 // Reasons a code is not valid, beyond guard's Mismatch and Replayed.
@@ -293,7 +298,7 @@ func (s *Service) Verify(ctx context.Context, c Check) (Result, error) {
 	// The challenge's record and its subject's share the subject's tag,
 	// so one atomic step counts a failure against both.
 	life := left + ClockMargin
-	reason, err := guard.Apply(ctx, s.store, guard.Op{
+	out, err := guard.Decide(ctx, s.store, guard.Op{
 		Now: now,
 		Tag: "cs:" + s.subjectName(want),
 		Records: []guard.Record{
@@ -304,15 +309,20 @@ func (s *Service) Verify(ctx context.Context, c Check) (Result, error) {
 		Matched: matched,
 		Use:     guard.Use{Name: "c", Step: 1, TTL: life},
 	})
-	var throttled *guard.ThrottledError
-	if errors.As(err, &throttled) {
-		r := Result{Reason: TooManyAttempts}
-		if throttled.Record == 1 {
-			r.RetryAfter = throttled.RetryAfter
-		}
-		return r, nil
+	switch {
+	case err != nil:
+		return Result{}, err
+	case out.Verdict == guard.Failed:
+		return Result{Reason: guard.Mismatch}, nil
+	case out.Verdict == guard.Reused:
+		return Result{Reason: guard.Replayed}, nil
+	case out.Verdict == guard.Locked && out.LockedRecord == 1:
+		// The subject is locked, over all its challenges: say how long.
+		return Result{Reason: TooManyAttempts, RetryAfter: out.RetryAfter}, nil
+	case out.Verdict == guard.Locked:
+		return Result{Reason: TooManyAttempts}, nil
 	}
-	return Result{Reason: reason}, err
+	return Result{}, nil
 }
 
 // subjectName names a subject and purpose in the store: an HMAC under

@@ -18,42 +18,37 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 )
 
-// ErrUnavailable means the store could not be reached; verification fails
-// closed rather than accept a code it could not record.
-var ErrUnavailable = errors.New("guard store unavailable")
+// Errors of the guard. Each fails closed: no code is accepted that could
+// not be recorded.
+var (
+	// ErrUnavailable means the store could not be reached.
+	ErrUnavailable = fault.New(fault.Unavailable, api.CodeStoreUnavailable, "",
+		"the guard store cannot be reached, so no code can be accepted now; retry shortly")
+	// ErrFull means a store holds all the records it may, every one still
+	// live: the attempt is refused rather than forget a used code or a
+	// failure count. Its RetryAfter is when room may have been reclaimed.
+	ErrFull = fault.New(fault.Unavailable, api.CodeStoreFull, "",
+		"the guard store is full, so this attempt cannot be recorded and no code can be accepted for a new secret now; retry shortly")
+	// ErrThrottled means a record failed too often; no answer about the
+	// code is given until its RetryAfter has passed.
+	ErrThrottled = fault.New(fault.Throttled, api.CodeTooManyAttempts, "", "too many failed attempts")
+	// ErrShare means the caller (an API key) holds as many records as its
+	// share of the store allows, and this attempt would need one more.
+	// Right and wrong codes are refused alike; other callers are not
+	// affected.
+	ErrShare = fault.New(fault.Throttled, api.CodeRateLimited, "",
+		"this API key holds its whole share of the guard store, so no attempt needing a new record can be taken from it now")
+)
 
-// FullError means a store holds all the records it may, every one still
-// live: the attempt is refused (fail closed) rather than forget a used code
-// or a failure count. RetryAfter is when room may have been reclaimed.
-type FullError struct {
-	RetryAfter time.Duration
+// waiting is err advising a retry after d, in its detail too.
+func waiting(err *fault.Error, d time.Duration) error {
+	return err.Wait(d).Explain(fmt.Sprintf("retry in %d seconds", fault.Seconds(d)))
 }
-
-func (e *FullError) Error() string { return "guard store full" }
-
-// ThrottledError means a record failed too often; no answer about the
-// code is given until RetryAfter has passed.
-type ThrottledError struct {
-	RetryAfter time.Duration
-	Record     int // which record of the op is locked: 0 the secret's, 1 the client's
-}
-
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed attempts; retry after %v", e.RetryAfter)
-}
-
-// ShareError means the caller (an API key) holds as many records as its
-// share of the store allows, and this attempt would need one more. Right
-// and wrong codes are refused alike; other callers are not affected.
-type ShareError struct {
-	Owner      string
-	RetryAfter time.Duration
-}
-
-func (e *ShareError) Error() string { return "caller's share of the guard store is used up" }
 
 // Reason says why a code is not valid.
 type Reason string
@@ -255,7 +250,7 @@ func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret
 
 // OwnerShare returns store with every op's owner held to at most max live
 // records (past it, ops that need a new record are refused with a
-// *ShareError), so no caller can fill the store for the others. max < 1
+// ErrShare), so no caller can fill the store for the others. max < 1
 // returns store as it is.
 func OwnerShare(store Store, max int) Store {
 	if store == nil || max < 1 {
@@ -292,16 +287,30 @@ func useName(kind byte, p otp.Params) string {
 	return fmt.Sprintf("%c:%s:%d:%d:%s", kind, p.Algorithm, p.Period, p.Digits, p.Encoder)
 }
 
-// Apply applies op to store and returns why the attempt is not valid (""
-// when it is). A wrong attempt counts as a failure before it is answered,
-// and a right one is refused while a record is locked, so concurrent
-// guesses cannot exceed the limit. A lock is a *ThrottledError; an owner
-// past its share a *ShareError; a full store a *FullError; a store that
-// fails ErrUnavailable. All of them fail closed.
-func Apply(ctx context.Context, store Store, op Op) (Reason, error) {
+// Decide applies op to store and returns its outcome. A wrong attempt
+// counts as a failure before it is answered, and a right one is refused
+// while a record is locked, so concurrent guesses cannot exceed the
+// limit. An owner past its share is ErrShare; a full store ErrFull; a
+// store that fails ErrUnavailable. All of them fail closed.
+func Decide(ctx context.Context, store Store, op Op) (Outcome, error) {
 	out, err := store.Apply(ctx, op)
+	switch {
+	case errors.Is(err, ErrFull):
+		return out, err
+	case err != nil:
+		return out, ErrUnavailable.Because(err)
+	case out.Verdict == OverShare:
+		return out, waiting(ErrShare, out.RetryAfter)
+	}
+	return out, nil
+}
+
+// Apply is Decide's outcome as why the attempt is not valid ("" when it
+// is), a lock being ErrThrottled.
+func Apply(ctx context.Context, store Store, op Op) (Reason, error) {
+	out, err := Decide(ctx, store, op)
 	if err != nil {
-		return "", storeError(err)
+		return "", err
 	}
 	switch out.Verdict {
 	case Accepted:
@@ -311,21 +320,9 @@ func Apply(ctx context.Context, store Store, op Op) (Reason, error) {
 	case Reused:
 		return Replayed, nil
 	case Locked:
-		return "", &ThrottledError{RetryAfter: out.RetryAfter, Record: out.LockedRecord}
-	case OverShare:
-		return "", &ShareError{Owner: op.Owner, RetryAfter: out.RetryAfter}
+		return "", waiting(ErrThrottled, out.RetryAfter)
 	}
-	return "", fmt.Errorf("%w: unknown result %d", ErrUnavailable, out.Verdict)
-}
-
-// storeError is what a store's error means to a caller: a full store as
-// it is, anything else as ErrUnavailable. Both fail closed.
-func storeError(err error) error {
-	var full *FullError
-	if errors.As(err, &full) {
-		return full
-	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return "", ErrUnavailable.Because(fmt.Errorf("unknown result %d", out.Verdict))
 }
 
 // useTTL keeps a used step until no verification could accept it again:
@@ -360,7 +357,7 @@ func (v *Verifier) Ready(ctx context.Context) error {
 		return nil
 	}
 	if err := v.store.Ping(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return ErrUnavailable.Because(err)
 	}
 	return nil
 }

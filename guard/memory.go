@@ -31,7 +31,7 @@ const sweepEvery = time.Second
 // Memory is a Store inside the process: for a single instance. It never
 // drops a live record to make room: it holds at most Capacity records, and
 // an op that needs a new record in a full store is refused with a
-// *FullError (fail closed) until expired records are reclaimed; existing
+// ErrFull (fail closed) until expired records are reclaimed; existing
 // records keep working.
 type Memory struct {
 	capacity int64
@@ -369,7 +369,7 @@ func (m *Memory) reserve(sh *memShard, owner uint16, op Op, missing int, now int
 			continue
 		}
 		m.refused.Add(1)
-		return Outcome{}, &FullError{RetryAfter: time.Duration(max(m.nextSweep.Load()-now, 1000)) * time.Millisecond}
+		return Outcome{}, ErrFull.Wait(time.Duration(max(m.nextSweep.Load()-now, 1000)) * time.Millisecond)
 	}
 }
 

@@ -271,11 +271,11 @@ func (r *Redis) ownerKey(owner string) string {
 	return r.prefix + "o:{" + strings.NewReplacer("{", "(", "}", ")").Replace(owner) + "}"
 }
 
-// storeErr is a FullError for a Redis at maxmemory under noeviction,
+// storeErr is ErrFull for a Redis at maxmemory under noeviction,
 // which refuses every script that writes: right and wrong codes alike.
 func (r *Redis) storeErr(err error) error {
 	if strings.HasPrefix(err.Error(), "OOM ") {
-		return &FullError{RetryAfter: time.Second}
+		return ErrFull.Wait(time.Second)
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/redistest"
 )
@@ -285,10 +286,9 @@ func TestMemoryFullStoreAnswersAlike(t *testing.T) {
 	for i := range 10_000 {
 		c.Add(10 * time.Millisecond) // the flood takes 100 s, well within the records' hour
 		_, err := m.Apply(ctx, failOp(fmt.Sprintf("flood%d", i), c.Now()))
-		var full *guard.FullError
-		if errors.As(err, &full) {
+		if errors.Is(err, guard.ErrFull) {
 			refused++
-			assert.Greater(t, full.RetryAfter, time.Duration(0))
+			assert.Greater(t, fault.From(err).RetryAfter, time.Duration(0))
 			continue
 		}
 		require.NoError(t, err)
@@ -299,8 +299,7 @@ func TestMemoryFullStoreAnswersAlike(t *testing.T) {
 
 	for _, o := range []guard.Op{usedOp("new", c.Now(), 1), failOp("new", c.Now())} {
 		_, err := m.Apply(ctx, o)
-		var full *guard.FullError
-		assert.ErrorAs(t, err, &full, "a secret without a record: right and wrong alike")
+		assert.ErrorIs(t, err, guard.ErrFull, "a secret without a record: right and wrong alike")
 	}
 	out, err = m.Apply(ctx, usedOp("victim", c.Now(), 7))
 	require.NoError(t, err)
@@ -405,16 +404,15 @@ func TestRedisAtMaxMemoryIsFull(t *testing.T) {
 	s := guard.NewRedis(client, "test:")
 	ctx := context.Background()
 	now := time.Unix(1_700_000_000, 0)
-	var full *guard.FullError
 	i := 0
 	for ; i < 200_000; i++ {
-		if _, err := s.Apply(ctx, failOp(fmt.Sprintf("f%d", i), now)); errors.As(err, &full) {
+		if _, err := s.Apply(ctx, failOp(fmt.Sprintf("f%d", i), now)); errors.Is(err, guard.ErrFull) {
 			break
 		}
 	}
 	require.Less(t, i, 200_000, "the store never filled")
 	_, err := s.Apply(ctx, usedOp("f0", now, 1))
-	assert.ErrorAs(t, err, &full, "a right code for a secret with a record: refused as well")
+	assert.ErrorIs(t, err, guard.ErrFull, "a right code for a secret with a record: refused as well")
 }
 
 // TestRedisClusterNodeInSingleMode: a single-server client pointed at a

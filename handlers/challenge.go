@@ -9,6 +9,7 @@ import (
 
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/recovery"
 )
 
@@ -106,7 +107,7 @@ func (s *server) verifyChallenge(c *gin.Context) error {
 	}
 	if res.RetryAfter > 0 {
 		// The subject is locked: every challenge of it waits this long.
-		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(res.RetryAfter)))
+		c.Header("Retry-After", strconv.Itoa(fault.Seconds(res.RetryAfter)))
 	}
 	resp := api.ChallengeVerifyResponse{Valid: res.Reason == "", Reason: string(res.Reason)}
 	if resp.Valid {

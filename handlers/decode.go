@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -35,7 +36,7 @@ func decodeJSON(c *gin.Context, dst any) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return newProblem(http.StatusRequestEntityTooLarge, api.CodeBodyTooLarge, "",
+		return fault.Whole(fault.TooLarge, api.CodeBodyTooLarge, "",
 			fmt.Sprintf("request body must be at most %d bytes", MaxBodyBytes))
 	case err != nil:
 		return badRequest(api.CodeInvalidJSON, "", "request body could not be read")
@@ -61,7 +62,7 @@ func checkContentType(c *gin.Context) error {
 	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 		return nil
 	}
-	return newProblem(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType, "",
+	return fault.Whole(fault.UnsupportedMedia, api.CodeUnsupportedMediaType, "",
 		"request body must be JSON: send Content-Type: application/json")
 }
 

@@ -234,15 +234,14 @@ func result(reason guard.Reason, err error) string {
 	case err == nil:
 		return string(reason)
 	}
-	var throttled *guard.ThrottledError
 	switch {
-	case errors.As(err, &throttled):
+	case errors.Is(err, guard.ErrThrottled):
 		return resultThrottled
 	case errors.Is(err, guard.ErrUnavailable):
 		return resultUnavailable
-	case errors.As(err, new(*guard.FullError)):
+	case errors.Is(err, guard.ErrFull):
 		return resultStoreFull
-	case errors.As(err, new(*guard.ShareError)):
+	case errors.Is(err, guard.ErrShare):
 		return resultRateLimited
 	}
 	return ""

@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 )
 
 // requestIDs makes request IDs: a random per-process prefix and a counter,
@@ -131,7 +132,7 @@ func (s *server) recover(c *gin.Context) {
 			}
 			s.log.LogAttrs(c.Request.Context(), slog.LevelError, "panic in handler",
 				slog.String("route", route(c)), slog.String("request_id", requestIDOf(c)))
-			s.fail(c, newProblem(http.StatusInternalServerError, api.CodeInternal, "", "internal error"))
+			s.fail(c, errInternal)
 		}
 	}()
 	c.Next()
@@ -199,9 +200,8 @@ func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerF
 	return func(c *gin.Context) {
 		peer := c.RemoteIP()
 		if wait, over := wrong.over(peer); over {
-			c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-			s.fail(c, newProblem(http.StatusTooManyRequests, api.CodeTooManyAttempts, "",
-				"too many wrong API keys from this address; retry after the minute"))
+			s.fail(c, fault.Whole(fault.Throttled, api.CodeTooManyAttempts, "",
+				"too many wrong API keys from this address; retry after the minute").Wait(wait))
 			return
 		}
 		given := c.GetHeader("X-API-Key")
@@ -214,17 +214,17 @@ func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerF
 		if !ok {
 			wrong.add(peer)
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
-			s.fail(c, newProblem(http.StatusUnauthorized, api.CodeUnauthorized, "",
+			s.fail(c, fault.Whole(fault.Unauthenticated, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
 			return
 		}
 		c.Set(keyNameKey, key.Name)
 		scope, known := routeScopes[c.Request.Method+" "+c.FullPath()]
 		if !known || !key.Allows(scope) {
-			p := newProblem(http.StatusForbidden, api.CodeInsufficientScope, "",
+			f := fault.Whole(fault.Forbidden, api.CodeInsufficientScope, "",
 				fmt.Sprintf("this API key (%s) lacks the %s scope this route needs", key.Name, scope))
-			p.Scope = string(scope)
-			s.fail(c, p)
+			f.Scope = string(scope)
+			s.fail(c, f)
 			return
 		}
 		c.Next()

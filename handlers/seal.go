@@ -1,13 +1,13 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 )
 
@@ -16,7 +16,8 @@ const MaxContextLen = 1024
 
 // errSealingOff means a sealed secret was sent to, or asked of, an
 // instance started without SEAL_KEYS.
-var errSealingOff = errors.New("sealing is not configured")
+var errSealingOff = fault.New(fault.NotConfigured, api.CodeSealingNotConfigured, "",
+	"this instance has no SEAL_KEYS, so it can neither seal nor open secrets; start it with SEAL_KEYS=ID:KEY, KEY being 32 random bytes in base64 (head -c 32 /dev/urandom | base64)")
 
 // secretRef is a secret in one of its three forms, as the TOTP requests
 // carry it.

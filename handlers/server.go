@@ -20,6 +20,7 @@ import (
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/docs"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
@@ -144,10 +145,10 @@ func (s *server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.En
 	}
 	r.Use(s.observe, s.recover, securityHeaders)
 	r.NoRoute(s.handle(func(c *gin.Context) error {
-		return newProblem(http.StatusNotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path")
+		return fault.Whole(fault.NotFound, api.CodeNotFound, "", "no route for "+c.Request.Method+" on this path")
 	}))
 	r.NoMethod(s.handle(func(c *gin.Context) error {
-		return newProblem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "",
+		return fault.Whole(fault.MethodNotAllowed, api.CodeMethodNotAllowed, "",
 			"method "+c.Request.Method+" is not allowed here; see the Allow header")
 	}))
 

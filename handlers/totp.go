@@ -2,21 +2,23 @@ package handlers
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 )
 
 // errBusy means as many costly requests (QR codes, wide HOTP windows over
 // long keys) are running as the server allows.
-var errBusy = errors.New("too many costly requests running")
+var errBusy = fault.New(fault.Unavailable, api.CodeBusy, "",
+	"as many costly requests (QR codes, wide HOTP windows over long keys) are running as this instance allows; retry shortly").Wait(time.Second)
 
 // renderQR draws a QR code unless QRConcurrency others are being drawn:
 // the largest takes some 85 ms of CPU, and a few callers asking for many
@@ -124,7 +126,7 @@ func (s *server) writeSecret(c *gin.Context, req secretRequest) error {
 	}
 	enc, err := otp.ParseEncoding(req.encoding)
 	if err != nil {
-		return &otp.FieldError{Field: "encoding", Err: err}
+		return fault.At("encoding", err)
 	}
 	params, err := otp.ParseParams(req.algorithm, req.encoder, req.digits, req.period)
 	if err != nil {

@@ -1,63 +1,64 @@
 package otp
 
-import "errors"
+import (
+	"fmt"
+	"strings"
 
-// Errors returned by this package. Callers match them with errors.Is; none of
-// them carries a secret or a code.
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
+)
+
+// Errors returned by this package, each naming the field it is about as
+// the API names it. Callers match them with errors.Is; none of them
+// carries a secret or a code.
 var (
-	ErrUnknownEncoding  = errors.New("unknown encoding")
-	ErrUnknownAlgorithm = errors.New("unknown algorithm")
-	ErrInvalidDigits    = errors.New("digits out of range")
-	ErrInvalidPeriod    = errors.New("period out of range")
-	ErrInvalidSkew      = errors.New("skew out of range")
-	ErrUnknownEncoder   = errors.New("unknown encoder")
-	ErrSteamDigits      = errors.New("steam codes have 5 characters")
-	ErrInvalidLookAhead = errors.New("look-ahead out of range")
+	ErrUnknownEncoding  = invalid("encoding", "must be one of "+join(Encodings))
+	ErrUnknownAlgorithm = invalid("algorithm", "must be one of "+join(Algorithms))
+	ErrInvalidDigits    = invalid("digits", fmt.Sprintf("must be %d, 7 or %d (%d with the steam encoder)", MinDigits, MaxDigits, SteamDigits))
+	ErrInvalidPeriod    = invalid("period", fmt.Sprintf("must be from %d to %d seconds", MinPeriod, MaxPeriod))
+	ErrInvalidSkew      = invalid("skew", fmt.Sprintf("must be from 0 to %d steps", MaxSkew))
+	ErrUnknownEncoder   = invalid("encoder", "must be default or steam")
+	ErrSteamDigits      = invalid("digits", fmt.Sprintf("must be %d with the steam encoder", SteamDigits))
+	ErrInvalidLookAhead = invalid("look_ahead", fmt.Sprintf("must be from 0 to %d (%d for a resync)", MaxLookAhead, MaxResyncLookAhead))
 	// ErrSkewAndSides means skew and skew_past or skew_future were both given.
-	ErrSkewAndSides  = errors.New("skew with skew_past or skew_future")
-	ErrInvalidLength = errors.New("secret length out of range")
+	ErrSkewAndSides  = invalid("skew", "cannot be sent with skew_past or skew_future: send one or the other")
+	ErrInvalidLength = invalid("length", fmt.Sprintf("must be from %d to %d bytes", MinGenerateLen, MaxGenerateLen))
 
-	// ErrMissing means a required input is empty.
-	ErrMissing = errors.New("missing")
+	// ErrMissing means a required input is empty; At names which.
+	ErrMissing = fault.New(fault.Invalid, api.CodeMissingField, "", "is required")
 	// ErrInvalidSecret means the secret does not decode in its encoding.
-	ErrInvalidSecret = errors.New("secret does not decode")
+	ErrInvalidSecret = fault.New(fault.Invalid, api.CodeInvalidSecret, "secret", "does not decode in its encoding")
 	// ErrSecretTooShort and ErrSecretTooLong bound the decoded key.
-	ErrSecretTooShort = errors.New("secret too short")
-	ErrSecretTooLong  = errors.New("secret too long")
+	ErrSecretTooShort = fault.New(fault.Invalid, api.CodeInvalidSecret, "secret", fmt.Sprintf("must decode to at least %d bytes", MinKeyLen))
+	ErrSecretTooLong  = fault.New(fault.Invalid, api.CodeInvalidSecret, "secret", fmt.Sprintf("must decode to at most %d bytes", MaxKeyLen))
 	// ErrCannotEncode means an encoding cannot carry arbitrary bytes (ascii).
-	ErrCannotEncode = errors.New("encoding cannot carry random bytes")
+	ErrCannotEncode = invalid("encoding", "ascii cannot carry random bytes; use base32, hex or base64")
 
 	// ErrMalformedToken means a code has the wrong length or a non-digit.
-	ErrMalformedToken = errors.New("malformed token")
+	ErrMalformedToken = invalid("token", "has the wrong length or a character that is not a digit")
 
 	// ErrColonInLabel means an issuer or account contains a colon, which the
 	// Key URI format reserves as the label separator.
-	ErrColonInLabel = errors.New("label contains a colon")
+	ErrColonInLabel = invalid("account", "must not contain a colon (the Key URI label separator)")
 	// ErrLabelTooLong bounds account and issuer, which end up in a QR code.
-	ErrLabelTooLong = errors.New("label too long")
+	ErrLabelTooLong = invalid("account", fmt.Sprintf("must be at most %d bytes", MaxLabelLen))
 	// ErrEmptyAccount means a Key URI was asked for without an account name.
-	ErrEmptyAccount = errors.New("account is empty")
+	ErrEmptyAccount = ErrMissing.At("account")
 	// ErrInvalidQRSize means the QR size is out of range or too small for the URI.
-	ErrInvalidQRSize = errors.New("qr size out of range")
+	ErrInvalidQRSize = invalid("size", fmt.Sprintf("must be from %d to %d pixels, and large enough for the URI", MinQRSize, MaxQRSize))
 )
 
-// FieldError is an error about one input, named as the API names it
-// ("digits", "secret"), so the HTTP layer can point at the field without
-// checking the bound again.
-type FieldError struct {
-	Field string
-	Err   error
+func invalid(field, msg string) *fault.Error {
+	return fault.New(fault.Invalid, api.CodeInvalidParameter, field, msg)
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+// field is err about name, when there is an err.
+func field(name string, err error) error { return fault.At(name, err) }
 
-// Unwrap lets errors.Is see the sentinel.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// field wraps err, when there is one, as a *FieldError about name.
-func field(name string, err error) error {
-	if err == nil {
-		return nil
+func join[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
 	}
-	return &FieldError{Field: name, Err: err}
+	return strings.Join(s, ", ")
 }

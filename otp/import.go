@@ -7,13 +7,17 @@ import (
 	"strings"
 
 	potp "github.com/pquerna/otp"
+
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 )
 
-// Errors of ParseKeyURI, always wrapped in a *FieldError naming "uri".
-// None quotes the URI, which holds the secret.
+// Errors of ParseKeyURI, all about "uri". None quotes the URI, which
+// holds the secret.
 var (
-	// ErrInvalidURI is what every ParseKeyURI error matches.
-	ErrInvalidURI = errors.New("not a usable otpauth://totp Key URI")
+	// ErrInvalidURI is what every ParseKeyURI error matches; it explains
+	// why.
+	ErrInvalidURI = fault.New(fault.Invalid, api.CodeInvalidURI, "uri", "is not a usable otpauth://totp Key URI")
 	errNotURI     = errors.New("not an otpauth:// URI")
 	errHOTPURI    = errors.New("an otpauth://hotp URI on a TOTP route")
 	errURIType    = errors.New("type must be totp")
@@ -21,20 +25,9 @@ var (
 	errURINumber  = errors.New("digits and period must be whole numbers")
 )
 
-// URIError is a Key URI that cannot be used, and why, in words that never
-// quote it.
-type URIError struct{ Reason error }
-
-func (e *URIError) Error() string { return ErrInvalidURI.Error() + ": " + e.Reason.Error() }
-
-// Is makes every URIError match ErrInvalidURI.
-func (e *URIError) Is(target error) bool { return target == ErrInvalidURI }
-
-// Unwrap exposes the reason, a sentinel of this package.
-func (e *URIError) Unwrap() error { return e.Reason }
-
+// uriError is ErrInvalidURI for reason, which errors.Is still sees.
 func uriError(reason error) error {
-	return &FieldError{Field: "uri", Err: &URIError{Reason: reason}}
+	return ErrInvalidURI.Explain(reason.Error()).Because(reason)
 }
 
 // ImportedKey is what a Key URI carries.
@@ -92,10 +85,10 @@ func ParseKeyURI(uri string) (ImportedKey, error) {
 	}
 	p, err := ParseParams(q.Get("algorithm"), q.Get("encoder"), digits, period)
 	if err != nil {
-		return ImportedKey{}, uriError(errors.Unwrap(err))
+		return ImportedKey{}, uriError(err)
 	}
 	if !q.Has("secret") {
-		return ImportedKey{}, uriError(ErrMissing)
+		return ImportedKey{}, uriError(ErrMissing.At("secret"))
 	}
 	secret, err := Base32.Decode(key.Secret())
 	if err != nil {

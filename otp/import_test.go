@@ -1,13 +1,14 @@
 package otp_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 )
 
@@ -68,7 +69,7 @@ func TestParseKeyURIRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := otp.ParseKeyURI(tc.uri)
-			var fe *otp.FieldError
+			var fe *fault.Error
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, "uri", fe.Field)
 			assert.ErrorIs(t, err, otp.ErrInvalidURI)
@@ -76,8 +77,7 @@ func TestParseKeyURIRefuses(t *testing.T) {
 				assert.ErrorIs(t, err, tc.reason)
 			}
 			assert.NotContains(t, err.Error(), b32[:16], "never quotes the URI")
-			var ue *otp.URIError
-			require.True(t, errors.As(err, &ue))
+			assert.Equal(t, api.CodeInvalidURI, fe.Code)
 		})
 	}
 }

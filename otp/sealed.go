@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/seal"
 )
 
@@ -16,7 +18,7 @@ const SealLabel = "s1"
 // ErrInvalidSealed is the one answer to a sealed secret that does not
 // open, whatever the cause: a changed byte, a truncation, an unknown key
 // ID, another context, another version. Its *FieldError names "sealed".
-var ErrInvalidSealed = errors.New("sealed secret does not open")
+var ErrInvalidSealed = fault.New(fault.Invalid, api.CodeInvalidSealed, "sealed", "does not open: it was changed, sealed under a key this instance does not have, or sealed with another context")
 
 // Sealer seals secrets with their parameters, so a caller can store a
 // secret that is useless without this service's keys, and opens them.

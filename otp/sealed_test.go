@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/seal"
 )
@@ -84,7 +85,7 @@ func TestSealRefusesWhatCannotBeUsed(t *testing.T) {
 func TestContextRequired(t *testing.T) {
 	s := sealer(t)
 	_, _, err := s.Seal([]byte("12345678901234567890"), otp.DefaultParams, "")
-	var fe *otp.FieldError
+	var fe *fault.Error
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "context", fe.Field)
 	assert.ErrorIs(t, err, otp.ErrMissing)
@@ -118,11 +119,11 @@ func TestOpenIsOneAnswer(t *testing.T) {
 		"empty":                        func() error { _, _, _, err := s.Open("", "user-42"); return err },
 	} {
 		err := try()
-		var fe *otp.FieldError
+		var fe *fault.Error
 		require.ErrorAs(t, err, &fe, name)
 		assert.Equal(t, "sealed", fe.Field, name)
 		assert.ErrorIs(t, err, otp.ErrInvalidSealed, name)
-		assert.Equal(t, "sealed: sealed secret does not open", err.Error(), name)
+		assert.Equal(t, "sealed does not open: it was changed, sealed under a key this instance does not have, or sealed with another context", err.Error(), name)
 	}
 	// A sealed secret does not open as a challenge either.
 	_, _, err = challenges.Open(text, nil)

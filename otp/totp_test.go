@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 )
 
@@ -211,9 +212,9 @@ func TestParams(t *testing.T) {
 	}
 }
 
-// fieldOf is the field a *otp.FieldError names, or "".
+// fieldOf is the field a *fault.Error names, or "".
 func fieldOf(err error) string {
-	var fe *otp.FieldError
+	var fe *fault.Error
 	if errors.As(err, &fe) {
 		return fe.Field
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/otp"
 )
 
@@ -72,7 +73,7 @@ func TestKeyURIRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := otp.KeyURI(tt.account, tt.issuer, secret, otp.DefaultParams, nil)
 			assert.ErrorIs(t, err, tt.want)
-			var fe *otp.FieldError
+			var fe *fault.Error
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, tt.wantField, fe.Field)
 		})
@@ -93,7 +94,7 @@ func TestQR(t *testing.T) {
 	for _, size := range []int{0, otp.MinQRSize - 1, otp.MaxQRSize + 1} {
 		_, err := otp.QR(uri, size, "size")
 		assert.ErrorIs(t, err, otp.ErrInvalidQRSize)
-		var fe *otp.FieldError
+		var fe *fault.Error
 		require.ErrorAs(t, err, &fe)
 		assert.Equal(t, "size", fe.Field)
 	}

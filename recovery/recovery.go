@@ -14,13 +14,14 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/seal"
 )
@@ -51,29 +52,20 @@ const (
 
 // Errors returned by this package.
 var (
-	ErrInvalidCount  = errors.New("count out of range")
-	ErrTooManyHashes = errors.New("too many hashes")
-	ErrNoHashes      = errors.New("no hashes")
+	ErrInvalidCount  = fault.New(fault.Invalid, api.CodeInvalidParameter, "count", fmt.Sprintf("must be from 1 to %d", MaxCount))
+	ErrTooManyHashes = fault.New(fault.Invalid, api.CodeInvalidParameter, "hashes", fmt.Sprintf("must hold at most %d hashes", MaxCount))
+	ErrNoHashes      = fault.New(fault.Invalid, api.CodeMissingField, "hashes", "is required")
+	// ErrMalformedHash is about the hash (At "hashes[i]") that is neither
+	// "sha256:" and 64 hex digits nor "hmac-sha256:KEYID:" and 64 hex
+	// digits.
+	ErrMalformedHash = fault.New(fault.Invalid, api.CodeInvalidParameter, "hashes", "must be sha256:HEX or hmac-sha256:KEYID:HEX, HEX being 64 hex digits")
+	// ErrUnknownKey is about the hash made under a key this service does
+	// not hold: RECOVERY_KEYS lost the key, or GUARD_KEY changed.
+	ErrUnknownKey = fault.New(fault.Invalid, api.CodeInvalidParameter, "hashes", "was made under a key this instance does not hold; keep every key that made stored hashes in RECOVERY_KEYS")
 )
 
-// MalformedHashError names the hash that is neither "sha256:" and 64 hex
-// digits nor "hmac-sha256:KEYID:" and 64 hex digits.
-type MalformedHashError struct{ Index int }
-
-func (e *MalformedHashError) Error() string {
-	return fmt.Sprintf("hash %d is not sha256:HEX or hmac-sha256:KEYID:HEX", e.Index)
-}
-
-// UnknownKeyError names the hash made under a key this service does not
-// hold: RECOVERY_KEYS lost the key, or GUARD_KEY changed.
-type UnknownKeyError struct {
-	Index int
-	KeyID string
-}
-
-func (e *UnknownKeyError) Error() string {
-	return fmt.Sprintf("hash %d was made under key %s, which this service does not hold", e.Index, e.KeyID)
-}
+// hashAt is err about the hash at index i.
+func hashAt(err *fault.Error, i int) error { return err.At(fmt.Sprintf("hashes[%d]", i)) }
 
 // Options configure a Service; zero fields take their defaults.
 type Options struct {
@@ -214,21 +206,21 @@ func (s *Service) parseHashes(hashes []string) ([]digest, error) {
 		if rest, ok := strings.CutPrefix(h, hmacPrefix); ok {
 			id, sum, ok := strings.Cut(rest, ":")
 			if !ok {
-				return nil, &MalformedHashError{Index: i}
+				return nil, hashAt(ErrMalformedHash, i)
 			}
 			j := slices.IndexFunc(s.keys, func(k seal.Key) bool { return strings.EqualFold(k.ID, id) })
 			if j < 0 {
-				return nil, &UnknownKeyError{Index: i, KeyID: id}
+				return nil, hashAt(ErrUnknownKey, i)
 			}
 			out[i].keyID, out[i].key, hexPart = s.keys[j].ID, s.keys[j].Secret, sum
 		} else if hexPart, ok = strings.CutPrefix(h, hashPrefix); !ok {
-			return nil, &MalformedHashError{Index: i}
+			return nil, hashAt(ErrMalformedHash, i)
 		}
 		if len(hexPart) != 2*sha256.Size {
-			return nil, &MalformedHashError{Index: i}
+			return nil, hashAt(ErrMalformedHash, i)
 		}
 		if _, err := hex.Decode(out[i].sum[:], []byte(hexPart)); err != nil {
-			return nil, &MalformedHashError{Index: i}
+			return nil, hashAt(ErrMalformedHash, i)
 		}
 	}
 	return out, nil
@@ -244,8 +236,8 @@ type Result struct {
 // Verify checks code against hashes for owner (an API key's name, whose
 // share of the store bounds the records it creates). Every hash is
 // compared, in constant time, whatever matches. A malformed hash is a
-// *MalformedHashError, one under a key the service lacks an
-// *UnknownKeyError.
+// ErrMalformedHash, one under a key the service lacks an
+// ErrUnknownKey.
 //
 // Failures lock the set of hashes, whatever their order. A right code is
 // then claimed by its own fingerprint, whatever set it came with, so a

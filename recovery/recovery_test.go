@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/recovery"
 	"github.com/acme/totp/seal"
@@ -131,9 +133,8 @@ func TestVerifyRejectsMalformedHashes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := plain.Verify(context.Background(), "", "0000-0000-0000-0000", tt.hashes)
-			var malformed *recovery.MalformedHashError
-			require.ErrorAs(t, err, &malformed)
-			assert.Equal(t, tt.wantIndex, malformed.Index)
+			require.ErrorIs(t, err, recovery.ErrMalformedHash)
+			assert.Equal(t, fmt.Sprintf("hashes[%d]", tt.wantIndex), fault.From(err).Field)
 		})
 	}
 	_, err = plain.Verify(context.Background(), "", "0000-0000-0000-0000", make([]string, 21))
@@ -160,13 +161,12 @@ func TestThrottleAndSingleUse(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, guard.Mismatch, got.Reason)
 	}
-	var throttled *guard.ThrottledError
 	_, err = s.Verify(ctx, "", codes[1], hashes)
-	assert.ErrorAs(t, err, &throttled, "locked, even for a right code")
+	assert.ErrorIs(t, err, guard.ErrThrottled, "locked, even for a right code")
 	// The same set in another order is the same set.
 	reversed := []string{hashes[4], hashes[3], hashes[2], hashes[1], hashes[0]}
 	_, err = s.Verify(ctx, "", codes[2], reversed)
-	assert.ErrorAs(t, err, &throttled)
+	assert.ErrorIs(t, err, guard.ErrThrottled)
 }
 
 func TestConcurrentUseOfOneCode(t *testing.T) {
@@ -231,10 +231,8 @@ func TestKeyedHashes(t *testing.T) {
 		assert.Equal(t, recovery.Result{Valid: true, Index: i}, got)
 	}
 	_, err = plain.Verify(context.Background(), "", codes[0], hashes)
-	var unknown *recovery.UnknownKeyError
-	require.ErrorAs(t, err, &unknown)
-	assert.Equal(t, "k1", unknown.KeyID)
+	require.ErrorIs(t, err, recovery.ErrUnknownKey)
+	assert.Equal(t, "hashes[0]", fault.From(err).Field)
 	_, err = s.Verify(context.Background(), "", codes[0], []string{"hmac-sha256:k1"})
-	var malformed *recovery.MalformedHashError
-	assert.ErrorAs(t, err, &malformed)
+	assert.ErrorIs(t, err, recovery.ErrMalformedHash)
 }
