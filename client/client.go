@@ -3,7 +3,7 @@
 // handlers use too, so the two cannot drift.
 //
 //	c, err := client.New("http://totp:8080", client.WithAPIKey(key))
-//	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: secret, Token: api.TokenOf(code)})
+//	res, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(secret), Token: api.TokenOf(code)})
 package client
 
 import (

@@ -25,7 +25,7 @@ func BenchmarkVerifyWrongCode(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		key, _ := otp.NewKey(secrets[i%len(secrets)], otp.DefaultParams)
-		if _, err := v.Verify(ctx, guard.Attempt{Secret: secrets[i%len(secrets)], Key: &key, Token: "000000", Now: now, Window: otp.Window{Past: 1, Future: 1}}); err != nil {
+		if _, err := v.Verify(ctx, guard.Attempt{Key: &key, Token: "000000", Now: now, Window: otp.Window{Past: 1, Future: 1}}); err != nil {
 			b.Fatal(err)
 		}
 		i++

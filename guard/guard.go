@@ -150,8 +150,7 @@ type Caller struct {
 // Attempt is one verification.
 type Attempt struct {
 	Caller
-	Secret []byte // decoded, for the fingerprint
-	Key    *otp.Key
+	Key    *otp.Key // its Secret is what the guard fingerprints
 	Token  string
 	Now    time.Time
 	Window otp.Window
@@ -169,7 +168,7 @@ func (v *Verifier) Verify(ctx context.Context, a Attempt) (Result, error) {
 	if err == nil && match.Valid && a.AfterStep != nil && match.Step <= *a.AfterStep {
 		return Result{Reason: Stale}, nil
 	}
-	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotTOTP, Step: match.Step, TTL: useTTL(match.Step, a.Key.Params, a.Now)}, kindTOTP, a.Key.Params, match, err)
+	return v.record(ctx, a.Caller, a.Now, a.Key.Secret(), Use{Slot: slotTOTP, Step: match.Step, TTL: useTTL(match.Step, a.Key.Params, a.Now)}, kindTOTP, a.Key.Params, match, err)
 }
 
 // HOTPUsedTTL is how long an accepted HOTP counter is remembered. The
@@ -183,8 +182,7 @@ const HOTPUsedTTL = time.Hour
 // looks for the two codes in a row.
 type CounterAttempt struct {
 	Caller
-	Secret    []byte // decoded, for the fingerprint
-	Key       *otp.Key
+	Key       *otp.Key // its Secret is what the guard fingerprints
 	Token     string
 	Token2    string // set for a resynchronisation
 	Counter   uint64
@@ -207,7 +205,7 @@ func (v *Verifier) VerifyCounter(ctx context.Context, a CounterAttempt) (Result,
 	} else {
 		match, err = a.Key.VerifyCounter(a.Token, a.Counter, a.LookAhead)
 	}
-	return v.record(ctx, a.Caller, a.Now, a.Secret, Use{Slot: slotHOTP, Step: match.Step, TTL: HOTPUsedTTL}, kindHOTP, a.Key.Params, match, err)
+	return v.record(ctx, a.Caller, a.Now, a.Key.Secret(), Use{Slot: slotHOTP, Step: match.Step, TTL: HOTPUsedTTL}, kindHOTP, a.Key.Params, match, err)
 }
 
 // record turns a match into a Result, recording it in the store when

@@ -26,7 +26,7 @@ func attempt(t *testing.T, token string, now time.Time) guard.Attempt {
 	t.Helper()
 	key, err := otp.NewKey(secret, otp.DefaultParams)
 	require.NoError(t, err)
-	return guard.Attempt{Secret: secret, Key: &key, Token: token, Now: now, Window: otp.Window{Past: 1, Future: 1}}
+	return guard.Attempt{Key: &key, Token: token, Now: now, Window: otp.Window{Past: 1, Future: 1}}
 }
 
 func code(t *testing.T, step uint64) string {
@@ -176,7 +176,7 @@ func TestLockIsTheSecrets(t *testing.T) {
 
 	key, err := otp.NewKey(secret, otp.Params{Algorithm: otp.SHA256, Digits: 8, Period: 30})
 	require.NoError(t, err)
-	_, err = v.Verify(ctx, guard.Attempt{Secret: secret, Key: &key, Token: "00000000", Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
+	_, err = v.Verify(ctx, guard.Attempt{Key: &key, Token: "00000000", Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
 	assert.ErrorIs(t, err, guard.ErrThrottled, "same secret, other parameters: still locked")
 
 	other := guard.New(guard.Options{Store: store, Key: []byte("another key"), MaxFailures: 3})
@@ -201,7 +201,7 @@ func TestUsesAreApartByParamsAndKind(t *testing.T) {
 	require.NoError(t, err)
 	c8, err := eight.HOTP(step)
 	require.NoError(t, err)
-	r, err = v.Verify(ctx, guard.Attempt{Secret: secret, Key: &eight, Token: c8, Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
+	r, err = v.Verify(ctx, guard.Attempt{Key: &eight, Token: c8, Now: c.Now(), Window: otp.Window{Past: 1, Future: 1}})
 	require.NoError(t, err)
 	assert.True(t, r.Valid, "8 digits at the same step")
 
@@ -210,13 +210,13 @@ func TestUsesAreApartByParamsAndKind(t *testing.T) {
 	key, err := otp.NewKey(secret, otp.DefaultParams)
 	require.NoError(t, err)
 	h5 := code(t, 5)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: h5, Counter: 5, LookAhead: 0})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Key: &key, Token: h5, Counter: 5, LookAhead: 0})
 	require.NoError(t, err)
 	assert.True(t, r.Valid)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: h5, Counter: 0, LookAhead: 10})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Key: &key, Token: h5, Counter: 0, LookAhead: 10})
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, r.Reason)
-	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Secret: secret, Key: &key, Token: code(t, 3), Counter: 0, LookAhead: 10})
+	r, err = v.VerifyCounter(ctx, guard.CounterAttempt{Now: c.Now(), Key: &key, Token: code(t, 3), Counter: 0, LookAhead: 10})
 	require.NoError(t, err)
 	assert.Equal(t, guard.Replayed, r.Reason, "a lower counter too")
 	r, err = v.Verify(ctx, attempt(t, code(t, step+1), c.Now()))

@@ -10,25 +10,17 @@ import (
 	"github.com/acme/totp/otp"
 )
 
-// newHOTPKey decodes the secret and builds the Key the HOTP options
-// describe, with the counter the request must carry.
-func newHOTPKey(o api.HOTPOptions, secret string, counter *uint64) ([]byte, otp.Key, error) {
-	raw, err := otp.DecodeSecret(o.Encoding, secret)
-	if err != nil {
-		return nil, otp.Key{}, err
+// hotpKey is the Key the HOTP options describe for secret (in the clear
+// only: a sealed secret is TOTP's), once the counter the request must
+// carry is there.
+func (s *server) hotpKey(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64) (otp.Key, error) {
+	switch {
+	case counter == nil:
+		return otp.Key{}, missing("counter")
+	case secret == "":
+		return otp.Key{}, missing("secret")
 	}
-	p, err := otp.ParseParams(o.Algorithm, o.Encoder, o.Digits, nil)
-	if err != nil {
-		return nil, otp.Key{}, err
-	}
-	key, err := otp.NewKey(raw, p)
-	if err != nil {
-		return nil, otp.Key{}, err
-	}
-	if counter == nil {
-		return nil, otp.Key{}, missing("counter")
-	}
-	return raw, key, nil
+	return s.key(c, "", api.SecretForm{Secret: secret}, api.TOTPOptions{Encoding: o.Encoding, Algorithm: o.Algorithm, Digits: o.Digits, Encoder: o.Encoder})
 }
 
 // hotpToken answers POST /hotp/token.
@@ -53,7 +45,7 @@ func (s *server) hotpToken(c *gin.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	_, key, err := newHOTPKey(req.HOTPOptions, req.Secret, req.Counter)
+	key, err := s.hotpKey(c, req.HOTPOptions, req.Secret, req.Counter)
 	if err != nil {
 		return err
 	}
@@ -138,14 +130,14 @@ const maxLightCost = 100 * otp.CheapestCost
 // verifyCounter checks token (and token2, for a resync) through the guard
 // and answers.
 func (s *server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string, counter *uint64, lookAhead int, token, token2 api.Token, client string) error {
-	raw, key, err := newHOTPKey(o, secret, counter)
-	if err != nil {
-		return err
-	}
 	if token.IsZero() {
 		return missing("token")
 	}
 	who, err := caller(c, client)
+	if err != nil {
+		return err
+	}
+	key, err := s.hotpKey(c, o, secret, counter)
 	if err != nil {
 		return err
 	}
@@ -163,7 +155,6 @@ func (s *server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string,
 	res, err := s.verifier.VerifyCounter(c.Request.Context(), guard.CounterAttempt{
 		Caller:    who,
 		Now:       s.now(),
-		Secret:    raw,
 		Key:       &key,
 		Token:     token.Text(key.Digits),
 		Token2:    token2.Text(key.Digits),

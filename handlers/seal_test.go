@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/client/api"
-	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/apitest"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/seal"
@@ -347,7 +346,7 @@ func TestSealAndURIBadInput(t *testing.T) {
 		{"seal nothing", "POST", "/seal", `{"context":"u"}`, 400, "missing_field", "secret"},
 		{"seal a sealed secret", "POST", "/seal", `{"sealed":"` + sealed + `"}`, 400, "unknown_field", "sealed"},
 		{"seal with options beside uri", "POST", "/seal", `{"uri":"` + uri + `","digits":8}`, 400, "conflicting_field", "digits"},
-		{"seal context too long", "POST", "/seal", `{"secret":"` + guardSecret + `","context":"` + strings.Repeat("u", handlers.MaxContextLen+1) + `"}`, 400, "invalid_parameter", "context"},
+		{"seal context too long", "POST", "/seal", `{"secret":"` + guardSecret + `","context":"` + strings.Repeat("u", otp.MaxContextLen+1) + `"}`, 400, "invalid_parameter", "context"},
 		{"reseal nothing", "POST", "/reseal", `{}`, 400, "missing_field", "sealed"},
 		{"seal=yes", "GET", "/generate/secret?seal=yes", "", 400, "invalid_parameter", "seal"},
 		{"context without seal", "GET", "/generate/secret?context=u", "", 400, "conflicting_field", "context"},

@@ -136,7 +136,7 @@ func (s *server) writeSecret(c *gin.Context, req secretRequest) error {
 		return badRequest(api.CodeMissingField, "account", "account is required with issuer or qr")
 	}
 	if req.seal && s.sealer == nil {
-		return errSealingOff
+		return otp.ErrSealingOff
 	}
 
 	key, err := otp.GenerateSecret(s.random, length)
@@ -195,21 +195,6 @@ func (s *server) generateToken(c *gin.Context) error {
 	return s.writeToken(c, "")
 }
 
-// source returns the secret a POST route's body names, with the
-// encoding it falls back on when the body names none: the original
-// routes' path segment, else the query's.
-func source(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (secretSource, error) {
-	q, err := newQuery(c, "encoding")
-	if err != nil {
-		return secretSource{}, err
-	}
-	src := secretSource{secretRef: ref, opts: opts, fallback: fromPath}
-	if fromPath == "" {
-		src.fallback, src.queryEncoding = q.str("encoding"), q.values.Has("encoding")
-	}
-	return src, nil
-}
-
 // caller is who makes a verification: the API key's name, and the client
 // the body names.
 func caller(c *gin.Context, client string) (guard.Caller, error) {
@@ -219,28 +204,12 @@ func caller(c *gin.Context, client string) (guard.Caller, error) {
 	return guard.Caller{Owner: keyName(c), Client: client}, nil
 }
 
-// key resolves the secret a POST route's body names and builds its Key.
-// It returns the resolved secret too, whose bytes the guard fingerprints
-// whatever form they came in.
-func (s *server) key(c *gin.Context, fromPath string, ref secretRef, opts api.TOTPOptions) (imported, otp.Key, error) {
-	src, err := source(c, fromPath, ref, opts)
-	if err != nil {
-		return imported{}, otp.Key{}, err
-	}
-	k, err := s.resolve(src)
-	if err != nil {
-		return imported{}, otp.Key{}, err
-	}
-	key, err := otp.NewKey(k.secret, k.params)
-	return k, key, err
-}
-
 func (s *server) writeToken(c *gin.Context, pathEncoding string) error {
 	var req api.TokenRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	_, key, err := s.key(c, pathEncoding, secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
+	key, err := s.key(c, pathEncoding, req.SecretForm, req.TOTPOptions)
 	if err != nil {
 		return err
 	}
@@ -282,10 +251,8 @@ func (s *server) writeVerify(c *gin.Context, pathEncoding string) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, key, err := s.key(c, pathEncoding, secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
-	if err != nil {
-		return err
-	}
+	// The cheap checks first: nothing is decoded or opened for a request
+	// that fails them.
 	if req.Token.IsZero() {
 		return missing("token")
 	}
@@ -297,10 +264,13 @@ func (s *server) writeVerify(c *gin.Context, pathEncoding string) error {
 	if err != nil {
 		return err
 	}
+	key, err := s.key(c, pathEncoding, req.SecretForm, req.TOTPOptions)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	res, err := s.verifier.Verify(c.Request.Context(), guard.Attempt{
 		Caller:    who,
-		Secret:    k.secret,
 		Key:       &key,
 		Token:     req.Token.Text(key.Digits),
 		Now:       now,
@@ -344,15 +314,19 @@ func (s *server) generateQR(c *gin.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, _, err := s.key(c, "", secretRef{req.Secret, req.Sealed, req.Context, req.URI}, req.TOTPOptions)
+	src, err := source(c, "", req.SecretForm, req.TOTPOptions)
+	if err != nil {
+		return err
+	}
+	k, err := s.resolve(src)
 	if err != nil {
 		return err
 	}
 	if req.Account == "" && req.Issuer == "" {
 		// A uri's own label, when the body names none.
-		req.Account, req.Issuer = k.account, k.issuer
+		req.Account, req.Issuer = k.Account, k.Issuer
 	}
-	uri, err := otp.KeyURI(req.Account, req.Issuer, k.secret, k.params, nil)
+	uri, err := otp.KeyURI(req.Account, req.Issuer, k.Secret(), k.Params, nil)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/acme/totp/client/api"
@@ -15,9 +16,15 @@ import (
 // associated data, which challenges (another label) never share.
 const SealLabel = "s1"
 
+// MaxContextLen bounds a seal's context, in bytes.
+const MaxContextLen = 1024
+
+// ErrContextTooLong means a context over MaxContextLen.
+var ErrContextTooLong = fault.New(fault.Invalid, api.CodeInvalidParameter, "context", fmt.Sprintf("must be at most %d bytes", MaxContextLen))
+
 // ErrInvalidSealed is the one answer to a sealed secret that does not
 // open, whatever the cause: a changed byte, a truncation, an unknown key
-// ID, another context, another version. Its *FieldError names "sealed".
+// ID, another context, another version.
 var ErrInvalidSealed = fault.New(fault.Invalid, api.CodeInvalidSealed, "sealed", "does not open: it was changed, sealed under a key this instance does not have, or sealed with another context")
 
 // Sealer seals secrets with their parameters, so a caller can store a
@@ -69,6 +76,9 @@ func (s *Sealer) needContext(context string) error {
 // context (e.g. the user's immutable ID; empty only with ContextOptional),
 // and that key's ID.
 func (s *Sealer) Seal(secret []byte, p Params, context string) (text, keyID string, err error) {
+	if len(context) > MaxContextLen {
+		return "", "", ErrContextTooLong
+	}
 	if err := s.needContext(context); err != nil {
 		return "", "", err
 	}

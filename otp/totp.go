@@ -1,6 +1,7 @@
 package otp
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"strings"
 	"time"
@@ -170,15 +171,16 @@ func (p Params) Remaining(t time.Time) int {
 // Key is a decoded secret with its parameters: the thing codes are made
 // from. It holds the secret as pquerna/otp takes it, unpadded base32, so a
 // secret that came in hex, base64 or ascii is decoded and re-encoded once,
-// not on every code.
+// not on every code; and its bytes, which the guard fingerprints.
 type Key struct {
 	Params
+	raw    []byte
 	secret string            // unpadded base32
 	opts   hotp.ValidateOpts // every option explicit: pquerna's zero values are not ours
 }
 
 // NewKey checks secret's length and p, and returns a Key ready to make
-// codes. The Key keeps no reference to secret.
+// codes. The Key keeps a copy of secret.
 func NewKey(secret []byte, p Params) (Key, error) {
 	if err := checkKeyLen(secret); err != nil {
 		return Key{}, field("secret", err)
@@ -186,16 +188,26 @@ func NewKey(secret []byte, p Params) (Key, error) {
 	if err := p.Validate(); err != nil {
 		return Key{}, err
 	}
+	return newKey(bytes.Clone(secret), p), nil
+}
+
+// newKey is the Key of a secret and parameters already checked, keeping
+// secret itself.
+func newKey(secret []byte, p Params) Key {
 	return Key{
 		Params: p,
+		raw:    secret,
 		secret: base32NoPad.EncodeToString(secret),
 		opts: hotp.ValidateOpts{
 			Digits:    potp.Digits(p.Digits),
 			Algorithm: p.Algorithm.pquerna(),
 			Encoder:   potp.Encoder(p.Encoder), // "" and "steam", as pquerna names them
 		},
-	}, nil
+	}
 }
+
+// Secret is the key's bytes; callers must not change them.
+func (k Key) Secret() []byte { return k.raw }
 
 // HOTP returns the RFC 4226 code for counter, zero-padded to Digits, as
 // pquerna/otp makes it. Its only error is a secret pquerna cannot decode,

@@ -205,8 +205,9 @@ func (q SecretQuery) Values() url.Values {
 	return v
 }
 
-// TokenRequest asks for the current code of a secret.
-type TokenRequest struct {
+// SecretForm is a TOTP secret in one of its three forms, as the TOTP
+// routes take it: send exactly one of secret, sealed and uri.
+type SecretForm struct {
 	// Secret is the secret in the clear, written in encoding; the TOTP
 	// options say how its codes are made. Send one of secret, sealed and uri.
 	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
@@ -221,25 +222,26 @@ type TokenRequest struct {
 	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
 	// period apply (defaults SHA1, 6, 30): no option may come beside it.
 	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
+}
+
+// Clear is the form of a secret in the clear.
+func Clear(secret string) SecretForm { return SecretForm{Secret: secret} }
+
+// SealedBy is the form of a sealed secret and the context it was sealed with.
+func SealedBy(sealed, context string) SecretForm { return SecretForm{Sealed: sealed, Context: context} }
+
+// FromURI is the form of a secret in a Key URI.
+func FromURI(uri string) SecretForm { return SecretForm{URI: uri} }
+
+// TokenRequest asks for the current code of a secret.
+type TokenRequest struct {
+	SecretForm
 	TOTPOptions
 }
 
 // VerifyRequest asks whether a code is valid for a secret now.
 type VerifyRequest struct {
-	// Secret is the secret in the clear, written in encoding; the TOTP
-	// options say how its codes are made. Send one of secret, sealed and uri.
-	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
-	// Sealed is a secret sealed by this service (by /seal, or by
-	// /generate/secret with seal=true). It carries its options: none may
-	// come beside it.
-	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
-	// Context is what sealed was sealed with (the user's immutable ID),
-	// sent again with every use; required with sealed unless the service
-	// runs with SEAL_CONTEXT=optional.
-	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
-	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
-	// period apply (defaults SHA1, 6, 30): no option may come beside it.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
+	SecretForm
 	// Token is the code: a string, or a number that is left-padded with
 	// zeros to digits. Spaces inside a string are ignored.
 	Token Token `json:"token" swaggertype:"string" example:"123456" validate:"required"`
@@ -265,20 +267,7 @@ type VerifyRequest struct {
 
 // QRRequest asks for the enrolment QR code of a secret the caller holds.
 type QRRequest struct {
-	// Secret is the secret in the clear, written in encoding; the TOTP
-	// options say how its codes are made. Send one of secret, sealed and uri.
-	Secret string `json:"secret,omitempty" example:"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"`
-	// Sealed is a secret sealed by this service (by /seal, or by
-	// /generate/secret with seal=true). It carries its options: none may
-	// come beside it.
-	Sealed string `json:"sealed,omitempty" example:"s1.2026-11.Yx3f..."`
-	// Context is what sealed was sealed with (the user's immutable ID),
-	// sent again with every use; required with sealed unless the service
-	// runs with SEAL_CONTEXT=optional.
-	Context string `json:"context,omitempty" maxLength:"1024" example:"user-42"`
-	// URI is an otpauth://totp Key URI, whose secret, algorithm, digits and
-	// period apply (defaults SHA1, 6, 30): no option may come beside it.
-	URI string `json:"uri,omitempty" example:"otpauth://totp/Acme:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme"`
+	SecretForm
 	// Account labels the code in the app; with uri it defaults to the URI's.
 	Account string `json:"account,omitempty" example:"alice@example.com"`
 	Issuer  string `json:"issuer,omitempty" example:"Acme"`

@@ -53,7 +53,7 @@ func TestToken(t *testing.T) {
 	if got := api.NumberToken(42).Text(8); got != "00000042" {
 		t.Errorf("NumberToken(42).Text(8) = %q", got)
 	}
-	b, err := json.Marshal(api.VerifyRequest{Secret: "S", Token: api.NumberToken(42)})
+	b, err := json.Marshal(api.VerifyRequest{SecretForm: api.Clear("S"), Token: api.NumberToken(42)})
 	if err != nil || string(b) != `{"secret":"S","token":42}` {
 		t.Errorf("Marshal = %s, %v", b, err)
 	}

@@ -63,20 +63,20 @@ func TestEveryEndpoint(t *testing.T) {
 
 	sec, err = c.GenerateSecret(ctx, api.SecretQuery{})
 	require.NoError(t, err)
-	tok, err := c.GenerateToken(ctx, api.TokenRequest{Secret: sec.Secret})
+	tok, err := c.GenerateToken(ctx, api.TokenRequest{SecretForm: api.Clear(sec.Secret)})
 	require.NoError(t, err)
 	assert.Len(t, tok.Token, 6)
 
-	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(tok.Token), Skew: client.Int(0)})
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(sec.Secret), Token: api.TokenOf(tok.Token), Skew: client.Int(0)})
 	require.NoError(t, err)
 	assert.True(t, res.Valid)
 	require.NotNil(t, res.Step)
 	assert.Equal(t, tok.Step, *res.Step)
-	res, err = c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(tok.Token)})
+	res, err = c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(sec.Secret), Token: api.TokenOf(tok.Token)})
 	require.NoError(t, err)
 	assert.Equal(t, "replayed", res.Reason)
 
-	img, err := c.QR(ctx, api.QRRequest{Secret: sec.Secret, Account: "a@b.c", Size: client.Int(128)})
+	img, err := c.QR(ctx, api.QRRequest{SecretForm: api.Clear(sec.Secret), Account: "a@b.c", Size: client.Int(128)})
 	require.NoError(t, err)
 	decoded, err := png.Decode(bytes.NewReader(img))
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 
-	_, err = c.GenerateToken(ctx, api.TokenRequest{Secret: "not base32!"})
+	_, err = c.GenerateToken(ctx, api.TokenRequest{SecretForm: api.Clear("not base32!")})
 	var e *client.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, http.StatusBadRequest, e.Status)
@@ -132,15 +132,15 @@ func TestErrors(t *testing.T) {
 	assert.NotEmpty(t, e.Detail)
 	assert.True(t, client.IsCode(err, "invalid_secret"))
 
-	_, err = c.GenerateToken(ctx, api.TokenRequest{Secret: "JBSWY3DPEHPK3PXP", TOTPOptions: api.TOTPOptions{Digits: client.Int(9)}})
+	_, err = c.GenerateToken(ctx, api.TokenRequest{SecretForm: api.Clear("JBSWY3DPEHPK3PXP"), TOTPOptions: api.TOTPOptions{Digits: client.Int(9)}})
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "digits", e.Field)
 
 	for range 5 {
-		_, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: "JBSWY3DPEHPK3PXP", Token: api.TokenOf("000000")})
+		_, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear("JBSWY3DPEHPK3PXP"), Token: api.TokenOf("000000")})
 		require.NoError(t, err)
 	}
-	_, err = c.VerifyToken(ctx, api.VerifyRequest{Secret: "JBSWY3DPEHPK3PXP", Token: api.TokenOf("000000")})
+	_, err = c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear("JBSWY3DPEHPK3PXP"), Token: api.TokenOf("000000")})
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, http.StatusTooManyRequests, e.Status)
 	assert.Equal(t, "too_many_attempts", e.Code)
@@ -174,9 +174,9 @@ func TestSealAndReseal(t *testing.T) {
 	sealed, err := c.Seal(ctx, api.SealRequest{Secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", Context: "u1", TOTPOptions: api.TOTPOptions{Digits: client.Int(8)}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"nonstandard_digits"}, sealed.Warnings)
-	plain, err := c.GenerateToken(ctx, api.TokenRequest{Secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", TOTPOptions: api.TOTPOptions{Digits: client.Int(8)}})
+	plain, err := c.GenerateToken(ctx, api.TokenRequest{SecretForm: api.Clear("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), TOTPOptions: api.TOTPOptions{Digits: client.Int(8)}})
 	require.NoError(t, err)
-	opened, err := c.GenerateToken(ctx, api.TokenRequest{Sealed: sealed.Sealed, Context: "u1"})
+	opened, err := c.GenerateToken(ctx, api.TokenRequest{SecretForm: api.SealedBy(sealed.Sealed, "u1")})
 	require.NoError(t, err)
 	assert.Equal(t, plain, opened)
 

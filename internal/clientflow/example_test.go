@@ -13,7 +13,7 @@ import (
 // authenticator stands in for the user's phone: it reads the code the
 // secret shows now.
 func authenticator(c *client.Client, secret string) string {
-	tok, _ := c.GenerateToken(context.Background(), api.TokenRequest{Secret: secret})
+	tok, _ := c.GenerateToken(context.Background(), api.TokenRequest{SecretForm: api.Clear(secret)})
 	return tok.Token
 }
 
@@ -32,7 +32,7 @@ func Example_signUp() {
 	}
 	// Show sec.QR (a data: URI) to Alice; she types what her app shows.
 	code := authenticator(c, sec.Secret)
-	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: sec.Secret, Token: api.TokenOf(code)})
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(sec.Secret), Token: api.TokenOf(code)})
 	if err != nil {
 		panic(err)
 	}
@@ -50,13 +50,13 @@ func Example_login() {
 	c, _ := client.New(srv.URL)
 	secret, lastStep := "JBSWY3DPEHPK3PXP", uint64(56666665) // from Alice's account
 
-	res, err := c.VerifyToken(ctx, api.VerifyRequest{Secret: secret, Token: api.TokenOf(authenticator(c, secret)), AfterStep: &lastStep})
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(secret), Token: api.TokenOf(authenticator(c, secret)), AfterStep: &lastStep})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println("logged in:", res.Valid)
 
-	res, _ = c.VerifyToken(ctx, api.VerifyRequest{Secret: secret, Token: api.TokenOf("000000"), AfterStep: res.Step})
+	res, _ = c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.Clear(secret), Token: api.TokenOf("000000"), AfterStep: res.Step})
 	fmt.Println("wrong code:", res.Valid, res.Reason)
 	// Output:
 	// logged in: true
@@ -81,18 +81,18 @@ func Example_sealedSecrets() {
 	// Show sec.QR to Alice; store only sec.Sealed and sec.KeyID in her row.
 	phone := sec.Secret // her app has it; the services forget it
 	stored := sec.Sealed
-	res, err := c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: userID, Token: api.TokenOf(authenticator(c, phone))})
+	res, err := c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.SealedBy(stored, userID), Token: api.TokenOf(authenticator(c, phone))})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println("enrolled:", res.Valid)
 
 	// Login, from the row alone.
-	res, _ = c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: userID, Token: api.TokenOf("000000"), AfterStep: res.Step})
+	res, _ = c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.SealedBy(stored, userID), Token: api.TokenOf("000000"), AfterStep: res.Step})
 	fmt.Println("wrong code:", res.Valid, res.Reason)
 
 	// The row copied to another user does not open.
-	_, err = c.VerifyToken(ctx, api.VerifyRequest{Sealed: stored, Context: "user-43", Token: api.TokenOf("000000")})
+	_, err = c.VerifyToken(ctx, api.VerifyRequest{SecretForm: api.SealedBy(stored, "user-43"), Token: api.TokenOf("000000")})
 	var problem *client.Error
 	if errors.As(err, &problem) {
 		fmt.Println("copied:", problem.Status, problem.Code)
