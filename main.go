@@ -4,6 +4,11 @@
 // builds the domain services and hands them to handlers.New.
 package main
 
+// The generated documents: Swagger 2.0, OpenAPI 3, docs/ tables, Node types.
+//go:generate go tool swag init -g handlers/doc.go -o docs --quiet --outputTypes go,json
+//go:generate go run ./internal/openapi
+//go:generate npm --prefix examples/node run --silent generate
+
 import (
 	"context"
 	"crypto/rand"

@@ -99,18 +99,15 @@ func flagKind(f *flag.Flag) string {
 	return kind
 }
 
-// Parse reads flags, each falling back to its environment variable and
-// then to its default, and checks what no single flag can.
-func Parse(args []string, getenv func(string) string) (Config, error) {
-	var (
-		cfg                                     Config
-		guardMode                               = "on"
-		guardKey, capacity, secretMax, sealMode string
-		challengeKeys, recoveryKeys, sealKeys   string
-	)
-	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
-	// -h prints the usage for a person; errors are returned, and logged.
-	fs.SetOutput(io.Discard)
+// raw holds the settings read as text whose meaning depends on others,
+// finished by finish.
+type raw struct {
+	guardMode, guardKey, capacity, secretMax, sealMode string
+	challengeKeys, recoveryKeys, sealKeys              string
+}
+
+// define declares every flag on fs, writing into cfg and r.
+func define(fs *flag.FlagSet, cfg *Config, r *raw, getenv func(string) string) {
 	// Loopback unless told otherwise: a service started with no keys is
 	// open only to this machine.
 	defaultAddr := "127.0.0.1:8080"
@@ -118,31 +115,43 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		defaultAddr = ":" + port
 	}
 	fs.BoolVar(&cfg.ShowVersion, "version", false, "print the version and exit (no env)")
-	fs.StringVar(&cfg.Addr, "addr", defaultAddr, "listen address (:PORT when ADDR is unset and PORT is set)")
+	fs.StringVar(&cfg.Addr, "addr", defaultAddr, "listen address (:PORT when ADDR is unset and PORT is set); beyond loopback it needs API keys or ALLOW_NO_AUTH=true")
 	fs.BoolVar(&cfg.AllowNoAuth, "allow-no-auth", false, "true: listen beyond loopback without API keys")
-	fs.StringVar(&sealMode, "seal-context", "required", "required: sealing and opening need context (the user's immutable ID); optional: they may go without")
+	fs.StringVar(&r.sealMode, "seal-context", "required", "required: sealing and opening need context (the user's immutable ID); optional: they may go without")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run after SIGTERM")
-	fs.StringVar(&guardMode, "guard", guardMode, "on: refuse reused codes and throttle failures; off: neither")
-	fs.StringVar(&guardKey, "guard-key", "", "key of the secret fingerprints, at least 16 bytes; needed to share Redis (prefer the env)")
-	fs.StringVar(&capacity, "guard-capacity", "", "most live records the guard holds; past it new ones are refused (default: half of GOMEMLIMIT or the cgroup's memory limit over guard.RecordBytes, else "+strconv.Itoa(guard.DefaultCapacity)+")")
+	fs.StringVar(&r.guardMode, "guard", "on", "on: refuse reused codes and throttle failures; off: neither")
+	fs.StringVar(&r.guardKey, "guard-key", "", "key of the secret fingerprints, at least 16 bytes, the same on every instance sharing Redis (which needs it); default: random per process (prefer the env)")
+	fs.StringVar(&r.capacity, "guard-capacity", "", "most live records the guard holds; past it new ones are refused (default: half of GOMEMLIMIT or the cgroup's memory limit over guard.RecordBytes, else "+strconv.Itoa(guard.DefaultCapacity)+")")
 	fs.Float64Var(&cfg.KeyShare, "guard-key-share", 0.5, "fraction of GUARD_CAPACITY one API key's records may take")
 	fs.IntVar(&cfg.MaxFailures, "max-failures", guard.DefaultMaxFailures, "failed verifications of one secret (or of one client of it) before it is locked")
-	fs.StringVar(&secretMax, "secret-max-failures", "", "failed verifications of one secret over all its clients before it is locked (default "+strconv.Itoa(guard.SecretCeilingFactor)+" x MAX_FAILURES)")
+	fs.StringVar(&r.secretMax, "secret-max-failures", "", "failed verifications of one secret over all its clients before it is locked (default "+strconv.Itoa(guard.SecretCeilingFactor)+" x MAX_FAILURES)")
 	fs.DurationVar(&cfg.FailureWindow, "failure-window", guard.DefaultFailureWindow, "window in which failures count, and the first lock's length; each lock within a day doubles the last, up to 24h")
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for the guard of a fleet, e.g. redis://localhost:6379/0")
 	fs.StringVar(&cfg.RedisMode, "redis-mode", "single", "what REDIS_URL names: single (one server), cluster (a Redis Cluster: one node, more as addr= parameters) or sentinel (Sentinels: one, more as addr=, and master_name=)")
 	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", "totp:", "prefix of every Redis key, without braces")
 	fs.StringVar(&cfg.APIKeysList, "api-keys", "", "comma-separated API keys, each NAME SCOPES KEY or a bare key (all scopes); none: no key needed (prefer the env)")
 	fs.StringVar(&cfg.APIKeysFile, "api-keys-file", "", "file of API keys, one NAME SCOPES KEY a line, KEY the key or sha256:HEX, # comments; read again on SIGHUP")
-	fs.StringVar(&challengeKeys, "challenge-keys", "", "keys of email/SMS challenges, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open (prefer the env)")
-	fs.StringVar(&sealKeys, "seal-keys", "", "keys of sealed secrets, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, nothing is sealed or opened (prefer the env)")
+	fs.StringVar(&r.challengeKeys, "challenge-keys", "", "keys of email/SMS challenges, comma-separated ID:KEY, KEY 32 bytes in base64 (a bare KEY gets an ID from its hash): the first seals, all open; default: random per process (prefer the env)")
+	fs.StringVar(&r.sealKeys, "seal-keys", "", "keys of sealed secrets, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, sealing and opening answer 501 (prefer the env)")
 	fs.IntVar(&cfg.ChallengeMaxAttempts, "challenge-max-attempts", challenge.DefaultMaxAttempts, "wrong codes that kill a challenge")
 	fs.IntVar(&cfg.ChallengeSubjectMaxFailures, "challenge-subject-max-failures", challenge.DefaultSubjectMaxFailures, "wrong codes for one subject and purpose within an hour, over all its challenges, before the subject is locked")
 	fs.IntVar(&cfg.ChallengeMinDigits, "challenge-min-digits", challenge.DefaultMinDigits, "fewest digits a challenge may have, from "+strconv.Itoa(challenge.MinDigits))
-	fs.StringVar(&recoveryKeys, "recovery-keys", "", "keys of recovery code hashes, comma-separated ID:KEY, KEY 32 bytes in base64: the first hashes, all check; default: derived from GUARD_KEY when set (prefer the env)")
-	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060; off when empty")
+	fs.StringVar(&r.recoveryKeys, "recovery-keys", "", "keys of recovery code hashes, comma-separated ID:KEY, KEY 32 bytes in base64: the first hashes, all check; default: derived from GUARD_KEY when set, else plain SHA-256 hashes (prefer the env)")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060; off when empty")
+}
 
+// Parse reads flags, each falling back to its environment variable and
+// then to its default, and checks what no single flag can.
+func Parse(args []string, getenv func(string) string) (Config, error) {
+	var (
+		cfg Config
+		r   raw
+	)
+	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
+	// -h prints the usage for a person; errors are returned, and logged.
+	fs.SetOutput(io.Discard)
+	define(fs, &cfg, &r, getenv)
 	// The environment first, so a flag on the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -170,12 +179,12 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return cfg, cfg.finish(getenv, guardMode, guardKey, capacity, secretMax, sealMode, challengeKeys, recoveryKeys, sealKeys)
+	return cfg, cfg.finish(getenv, r)
 }
 
 // finish checks the settings against each other and fills those whose
 // default depends on others.
-func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capacity, secretMax, sealMode, challengeKeys, recoveryKeys, sealKeys string) error {
+func (cfg *Config) finish(getenv func(string) string, r raw) error {
 	var err error
 	switch cfg.RedisMode {
 	case "single", "cluster", "sentinel":
@@ -186,15 +195,15 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 		// The first {...} of a key is its hash tag, which the guard sets.
 		return errors.New("REDIS_PREFIX must not contain { or }")
 	}
-	switch strings.ToLower(guardMode) {
+	switch strings.ToLower(r.guardMode) {
 	case "on", "true", "1":
 		cfg.Guard = true
 	case "off", "false", "0":
 	default:
-		return fmt.Errorf("guard must be on or off, not %q", guardMode)
+		return fmt.Errorf("guard must be on or off, not %q", r.guardMode)
 	}
-	if capacity != "" {
-		if cfg.GuardCapacity, err = strconv.Atoi(capacity); err != nil || cfg.GuardCapacity < 1 {
+	if r.capacity != "" {
+		if cfg.GuardCapacity, err = strconv.Atoi(r.capacity); err != nil || cfg.GuardCapacity < 1 {
 			return fmt.Errorf("guard capacity must be a positive integer")
 		}
 		cfg.CapacityFrom = "GUARD_CAPACITY"
@@ -208,8 +217,8 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 		return fmt.Errorf("max failures must be a positive integer")
 	}
 	cfg.SecretMaxFailures = guard.SecretCeilingFactor * cfg.MaxFailures
-	if secretMax != "" {
-		if cfg.SecretMaxFailures, err = strconv.Atoi(secretMax); err != nil || cfg.SecretMaxFailures < cfg.MaxFailures {
+	if r.secretMax != "" {
+		if cfg.SecretMaxFailures, err = strconv.Atoi(r.secretMax); err != nil || cfg.SecretMaxFailures < cfg.MaxFailures {
 			return fmt.Errorf("secret max failures must be an integer at least MAX_FAILURES (%d)", cfg.MaxFailures)
 		}
 	}
@@ -217,10 +226,10 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 		return fmt.Errorf("failure window must be a duration of at least 1s, such as 5m")
 	}
 	switch {
-	case guardKey != "" && len(guardKey) < MinGuardKeyLen:
+	case r.guardKey != "" && len(r.guardKey) < MinGuardKeyLen:
 		return fmt.Errorf("GUARD_KEY must be at least %d bytes", MinGuardKeyLen)
-	case guardKey != "":
-		cfg.GuardKey, cfg.GuardKeySet = []byte(guardKey), true
+	case r.guardKey != "":
+		cfg.GuardKey, cfg.GuardKeySet = []byte(r.guardKey), true
 	case cfg.Guard && cfg.RedisURL != "":
 		return errors.New("REDIS_URL needs GUARD_KEY: instances with different fingerprint keys cannot see each other's used codes; set the same GUARD_KEY (at least 16 random bytes) on every instance")
 	default:
@@ -235,12 +244,12 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 	if len(cfg.APIKeys) == 0 && !Loopback(cfg.Addr) && !cfg.AllowNoAuth {
 		return fmt.Errorf("listening on %s, beyond loopback, needs API keys (API_KEYS or API_KEYS_FILE); set ALLOW_NO_AUTH=true to serve anyone who reaches the port", cfg.Addr)
 	}
-	switch sealMode {
+	switch r.sealMode {
 	case "required":
 	case "optional":
 		cfg.SealContextOptional = true
 	default:
-		return fmt.Errorf("SEAL_CONTEXT must be required or optional, not %q", sealMode)
+		return fmt.Errorf("SEAL_CONTEXT must be required or optional, not %q", r.sealMode)
 	}
 	if cfg.PprofAddr != "" && !Loopback(cfg.PprofAddr) {
 		return errors.New("PPROF_ADDR must be a loopback address such as 127.0.0.1:6060: profiles show the process's memory")
@@ -254,16 +263,16 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 	if cfg.ChallengeMinDigits < challenge.MinDigits || cfg.ChallengeMinDigits > challenge.MaxDigits {
 		return fmt.Errorf("challenge min digits must be from %d to %d", challenge.MinDigits, challenge.MaxDigits)
 	}
-	if cfg.RecoveryKeys, err = seal.ParseKeys("RECOVERY_KEYS", recoveryKeys); err != nil {
+	if cfg.RecoveryKeys, err = seal.ParseKeys("RECOVERY_KEYS", r.recoveryKeys); err != nil {
 		return err
 	}
 	if len(cfg.RecoveryKeys) == 0 && cfg.GuardKeySet {
 		cfg.RecoveryKeys = []seal.Key{guardRecoveryKey(cfg.GuardKey)}
 	}
-	if cfg.ChallengeKeys, err = seal.ParseKeys("CHALLENGE_KEYS", challengeKeys); err != nil {
+	if cfg.ChallengeKeys, err = seal.ParseKeys("CHALLENGE_KEYS", r.challengeKeys); err != nil {
 		return err
 	}
-	if cfg.SealKeys, err = seal.ParseKeys("SEAL_KEYS", sealKeys); err != nil {
+	if cfg.SealKeys, err = seal.ParseKeys("SEAL_KEYS", r.sealKeys); err != nil {
 		return err
 	}
 	cfg.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -271,6 +280,26 @@ func (cfg *Config) finish(getenv func(string) string, guardMode, guardKey, capac
 		cfg.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	}
 	return nil
+}
+
+// Markdown is the table of every setting, its flag, variable, default
+// and meaning, as docs/configuration.md shows it.
+func Markdown() string {
+	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
+	define(fs, new(Config), new(raw), func(string) string { return "" })
+	var b strings.Builder
+	b.WriteString("| flag | env | default | meaning |\n|---|---|---|---|\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return
+		}
+		def := "none"
+		if f.DefValue != "" {
+			def = "`" + f.DefValue + "`"
+		}
+		fmt.Fprintf(&b, "| `-%s` | `%s` | %s | %s |\n", f.Name, EnvName(f.Name), def, strings.ReplaceAll(f.Usage, "|", "\\|"))
+	})
+	return b.String()
 }
 
 // KeyShareRecords is how many guard records one API key may hold.

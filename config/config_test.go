@@ -235,3 +235,11 @@ func TestRedactURL(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigurationDocIsFresh: docs/configuration.md holds the table of
+// every flag as the code declares it (go generate ./... writes it).
+func TestConfigurationDocIsFresh(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), config.Markdown(), "docs/configuration.md is stale: run go generate ./...")
+}

@@ -244,6 +244,39 @@ func specs() []spec {
 	return list
 }
 
+// tableOnly are answers for docs/errors.md that no operation declares:
+// they may come from any route.
+const tableOnly = "-"
+
+// extras records the codes any route may answer, for the error table
+// only.
+func extras() []spec {
+	verify := `{"secret":"` + exampleSecret + `","token":"000000"}`
+	keyed := func(list string, share int) func(*apitest.Options) {
+		return func(c *apitest.Options) {
+			keys, err := access.ParseList(list)
+			if err != nil {
+				panic(err)
+			}
+			c.Keys, c.KeyShare = access.NewRing(keys), share
+		}
+	}
+	scoped := "login verify " + strings.Repeat("v", 32)
+	return []spec{
+		call(tableOnly, "not_found", "a route that does not exist", 404, "GET", "/generate/secrets", ""),
+		call(tableOnly, "method_not_allowed", "a route sent another method (Allow lists the right ones)", 405, "DELETE", "/verify/token", ""),
+		with(spec{op: tableOnly, name: "insufficient_scope", summary: "an API key without the route's scope (scope names it)", want: 403,
+			run: func(h http.Handler) *httptest.ResponseRecorder {
+				return send(h, "POST", "/seal", `{"secret":"`+exampleSecret+`"}`, "X-API-Key", strings.Repeat("v", 32))
+			}}, keyed(scoped, 1000)),
+		with(spec{op: tableOnly, name: "rate_limited", summary: "an API key that holds its whole share of the guard store (GUARD_KEY_SHARE)", want: 429,
+			run: func(h http.Handler) *httptest.ResponseRecorder {
+				send(h, "POST", "/verify/token", verify, "X-API-Key", strings.Repeat("v", 32))
+				return send(h, "POST", "/verify/token", `{"secret":"JBSWY3DPEHPK3PXP","token":"000000"}`, "X-API-Key", strings.Repeat("v", 32))
+			}}, keyed(scoped, 1)),
+	}
+}
+
 // busy records the 503 busy of the QR routes: with one QR slot, requests
 // for the largest QR code at once find it taken.
 func busy(op string, h http.Handler) (*httptest.ResponseRecorder, error) {
@@ -289,7 +322,7 @@ func record() ([]answer, error) {
 		}
 		return cfg.Handler()
 	}
-	for _, s := range specs() {
+	for _, s := range append(specs(), extras()...) {
 		h, err := build(s.change)
 		if err != nil {
 			return nil, err

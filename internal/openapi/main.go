@@ -1,5 +1,8 @@
 // Command openapi writes docs/openapi.json, the OpenAPI 3 document that
-// Swagger UI shows and that code generators (openapi-typescript) read.
+// Swagger UI shows and that code generators (openapi-typescript) read,
+// and the generated tables of docs/configuration.md (from the flags the
+// config package declares) and docs/errors.md (from the answers it
+// records).
 //
 // It converts swag's Swagger 2.0 output (docs/swagger.json) with
 // kin-openapi's openapi2conv, then adds what Swagger 2.0 cannot say:
@@ -10,9 +13,8 @@
 // sealed or uri), the QR route's PNG, and the paths in the order of the
 // enrolment flow. It validates the result with kin-openapi.
 //
-//	go tool swag init -g handlers/doc.go -o docs && go run ./internal/openapi
-//
-// CI runs both and fails when docs/ changes.
+// go generate ./... runs it after swag; CI runs that and fails when a
+// generated document changes.
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -67,6 +70,9 @@ func run(in, out string) error {
 	}
 	recorded, err := record()
 	if err != nil {
+		return err
+	}
+	if err := writeTables(filepath.Dir(out), recorded); err != nil {
 		return err
 	}
 	if err := attach(doc, recorded); err != nil {
@@ -192,7 +198,9 @@ func shape(doc *openapi3.T) error {
 func attach(doc *openapi3.T, recorded []answer) error {
 	byOp := map[string][]answer{}
 	for _, a := range recorded {
-		byOp[a.op] = append(byOp[a.op], a)
+		if a.op != tableOnly {
+			byOp[a.op] = append(byOp[a.op], a)
+		}
 	}
 	seen := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
