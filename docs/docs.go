@@ -1881,10 +1881,10 @@ const docTemplate = `{
                     "example": "user-42"
                 },
                 "digits": {
-                    "description": "Digits is the code length.",
+                    "description": "Digits is the code length: 6, 7 or 8, or 5 with the steam encoder.",
                     "type": "integer",
                     "maximum": 8,
-                    "minimum": 6,
+                    "minimum": 5,
                     "example": 6
                 },
                 "encoder": {
@@ -2100,10 +2100,10 @@ const docTemplate = `{
                     "example": "user-42"
                 },
                 "digits": {
-                    "description": "Digits is the code length.",
+                    "description": "Digits is the code length: 6, 7 or 8, or 5 with the steam encoder.",
                     "type": "integer",
                     "maximum": 8,
-                    "minimum": 6,
+                    "minimum": 5,
                     "example": 6
                 },
                 "encoder": {
@@ -2253,10 +2253,10 @@ const docTemplate = `{
                     "example": "user-42"
                 },
                 "digits": {
-                    "description": "Digits is the code length.",
+                    "description": "Digits is the code length: 6, 7 or 8, or 5 with the steam encoder.",
                     "type": "integer",
                     "maximum": 8,
-                    "minimum": 6,
+                    "minimum": 5,
                     "example": 6
                 },
                 "encoder": {
@@ -2366,10 +2366,10 @@ const docTemplate = `{
                     "example": "user-42"
                 },
                 "digits": {
-                    "description": "Digits is the code length.",
+                    "description": "Digits is the code length: 6, 7 or 8, or 5 with the steam encoder.",
                     "type": "integer",
                     "maximum": 8,
-                    "minimum": 6,
+                    "minimum": 5,
                     "example": 6
                 },
                 "encoder": {

@@ -82,8 +82,8 @@ type TOTPOptions struct {
 	Encoding string `json:"encoding,omitempty" enums:"base32,hex,base64,ascii" example:"base32"`
 	// Algorithm is the HMAC hash, case-insensitive.
 	Algorithm string `json:"algorithm,omitempty" enums:"SHA1,SHA256,SHA512" example:"SHA1"`
-	// Digits is the code length.
-	Digits *int `json:"digits,omitempty" minimum:"6" maximum:"8" example:"6"`
+	// Digits is the code length: 6, 7 or 8, or 5 with the steam encoder.
+	Digits *int `json:"digits,omitempty" minimum:"5" maximum:"8" example:"6"`
 	// Period is the seconds per step.
 	Period *int `json:"period,omitempty" minimum:"1" maximum:"3600" example:"30"`
 	// Encoder is how codes are written: digits, or Steam Guard's five

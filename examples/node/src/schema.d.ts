@@ -631,7 +631,7 @@ export interface components {
              */
             algorithm?: "SHA1" | "SHA256" | "SHA512";
             /**
-             * @description `digits` is the code length.
+             * @description `digits` is the code length: 6, 7 or 8, or 5 with the steam encoder.
              * @example 6
              */
             digits?: number;
@@ -767,7 +767,7 @@ export interface components {
              */
             context?: string;
             /**
-             * @description `digits` is the code length.
+             * @description `digits` is the code length: 6, 7 or 8, or 5 with the steam encoder.
              * @example 6
              */
             digits?: number;
@@ -875,7 +875,7 @@ export interface components {
              */
             algorithm?: "SHA1" | "SHA256" | "SHA512";
             /**
-             * @description `digits` is the code length.
+             * @description `digits` is the code length: 6, 7 or 8, or 5 with the steam encoder.
              * @example 6
              */
             digits?: number;
@@ -1011,7 +1011,7 @@ export interface components {
              */
             client?: string;
             /**
-             * @description `digits` is the code length.
+             * @description `digits` is the code length: 6, 7 or 8, or 5 with the steam encoder.
              * @example 6
              */
             digits?: number;
