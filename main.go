@@ -69,7 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return telemetry.CheckHealth(ctx, cfg.Addr)
 	}
 	version := telemetry.Version(version)
-	log := telemetry.NewLogger(stderr, cfg.LogLevel)
+	log, flushLog := telemetry.NewBufferedLogger(stderr, cfg.LogLevel)
+	defer flushLog()
 	log.Info("configuration", slog.Any("", cfg))
 	telemetry.BridgeRedis(log)
 	store, closeStore, err := newStore(cfg, log)

@@ -6,9 +6,11 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -24,11 +26,85 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap/exp/zapslog"
+	"go.uber.org/zap/zapcore"
 )
 
 // NewLogger writes JSON lines to w, one write per line, as it logs them.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return newLogger(writeOnly(w), level)
+}
+
+// writeOnly is w without its Sync, if it has one: a sync of stderr is an
+// fsync of a pipe or a terminal, which only costs.
+func writeOnly(w io.Writer) zapcore.WriteSyncer { return zapcore.AddSync(struct{ io.Writer }{w}) }
+
+// FlushInterval is the longest a line waits in NewBufferedLogger's buffer.
+const FlushInterval = 100 * time.Millisecond
+
+// NewBufferedLogger writes JSON lines to w through zap's
+// BufferedWriteSyncer: info and debug lines wait in a buffer for at most
+// FlushInterval (or until it holds 256 KiB), so a busy instance writes a
+// few times a second rather than once a request; a warning or an error is
+// written at once, with every line before it. Stop flushes what is left:
+// call it at shutdown. A process killed outright (SIGKILL, an unrecovered
+// panic outside a request) loses the lines of its last FlushInterval.
+func NewBufferedLogger(w io.Writer, level slog.Level) (log *slog.Logger, stop func() error) {
+	ws := &zapcore.BufferedWriteSyncer{WS: writeOnly(w), FlushInterval: FlushInterval}
+	return newLogger(ws, level), ws.Stop
+}
+
+func newLogger(ws zapcore.WriteSyncer, level slog.Level) *slog.Logger {
+	// The line's shape is slog's JSON handler's: time, level, msg, then
+	// the attributes; durations in nanoseconds.
+	enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{
+		TimeKey: "time", LevelKey: "level", MessageKey: "msg",
+		EncodeTime: zapcore.RFC3339NanoTimeEncoder, EncodeLevel: zapcore.CapitalLevelEncoder,
+		EncodeDuration: zapcore.NanosDurationEncoder, LineEnding: zapcore.DefaultLineEnding,
+	})
+	core := flushAtWarn{zapcore.NewCore(enc, ws, zapLevel(level)), ws}
+	// No stack traces: an error line says what failed, never where the
+	// code was, and never the request data a frame might show.
+	return slog.New(zapslog.NewHandler(core, zapslog.AddStacktraceAt(slog.Level(math.MaxInt))))
+}
+
+// zapLevel is zap's level for slog's.
+func zapLevel(l slog.Level) zapcore.Level {
+	switch {
+	case l >= slog.LevelError:
+		return zapcore.ErrorLevel
+	case l >= slog.LevelWarn:
+		return zapcore.WarnLevel
+	case l >= slog.LevelInfo:
+		return zapcore.InfoLevel
+	}
+	return zapcore.DebugLevel
+}
+
+// flushAtWarn is a core that syncs its writer after every warning or
+// error, so a buffer never holds back what an operator must see now.
+type flushAtWarn struct {
+	zapcore.Core
+	ws zapcore.WriteSyncer
+}
+
+func (c flushAtWarn) With(fields []zapcore.Field) zapcore.Core {
+	return flushAtWarn{c.Core.With(fields), c.ws}
+}
+
+func (c flushAtWarn) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(ent.Level) {
+		return ce.AddCore(ent, c)
+	}
+	return ce
+}
+
+func (c flushAtWarn) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	err := c.Core.Write(ent, fields)
+	if ent.Level >= zapcore.WarnLevel {
+		err = errors.Join(err, c.ws.Sync())
+	}
+	return err
 }
 
 // BridgeRedis hands go-redis's messages (dial failures, pool warnings) to
