@@ -136,6 +136,9 @@ func From(err error) *Error {
 // At is err about field when it is an *Error, else err unchanged; nil
 // stays nil.
 func At(field string, err error) error {
+	if err == nil {
+		return nil
+	}
 	if f := From(err); f != nil {
 		return f.At(field)
 	}

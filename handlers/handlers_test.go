@@ -571,7 +571,8 @@ func TestHealthAndSwagger(t *testing.T) {
 	assert.Contains(t, w.Body.String(), "swagger-ui")
 
 	for _, asset := range []struct{ path, contentType, contains string }{
-		{"/swagger/swagger-ui-bundle.js", "application/javascript", "SwaggerUIBundle"},
+		{"/swagger/swagger-ui-bundle.js", "text/javascript; charset=utf-8", "SwaggerUIBundle"},
+		{"/swagger/swagger-ui-standalone-preset.js", "text/javascript; charset=utf-8", "SwaggerUIStandalonePreset"},
 		{"/swagger/swagger-ui.css", "text/css; charset=utf-8", ".swagger-ui"},
 		{"/swagger/favicon-32x32.png", "image/png", "PNG"},
 	} {
@@ -580,6 +581,8 @@ func TestHealthAndSwagger(t *testing.T) {
 		assert.Equal(t, asset.contentType, w.Header().Get("Content-Type"), asset.path)
 		assert.Contains(t, w.Body.String(), asset.contains, asset.path)
 	}
+	w = a.do(t, http.MethodGet, "/swagger/index.css", "")
+	require.Equal(t, http.StatusOK, w.Code, "the index's style, which gin-swagger writes")
 	w = a.do(t, http.MethodGet, "/swagger/swagger-initializer.js", "")
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, w.Body.String(), `"/openapi.json"`, "Swagger UI must load this service's OpenAPI 3 document, not the petstore")

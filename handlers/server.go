@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
+	swaggerFiles "github.com/swaggo/files/v2"
 	ginSwagger "github.com/swaggo/gin-swagger"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/webdav"
 
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
@@ -159,13 +160,24 @@ func (s *server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.En
 	// Swagger UI shows the OpenAPI 3 document; the Swagger 2.0 one stays at
 	// /swagger/doc.json for the tools that read only 2.0.
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", docs.OpenAPI) })
-	swagger := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(false))
+	//
+	// gin-swagger writes the pages it fills in (the index, its style, the
+	// initializer naming /openapi.json, the 2.0 document); Swagger UI's own
+	// files come from swaggo/files/v2's embedded FS, read from the binary
+	// rather than copied into the heap as swaggo/files v1 does (gin-swagger
+	// serves only v1's webdav handler: swaggo/gin-swagger#264).
+	swagger := ginSwagger.WrapHandler(&webdav.Handler{FileSystem: webdav.NewMemFS(), LockSystem: webdav.NewMemLS()},
+		ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(false))
+	assets := http.StripPrefix("/swagger", http.FileServerFS(swaggerFiles.FS))
 	r.GET("/swagger/*any", func(c *gin.Context) {
-		if c.Param("any") == "/" {
+		switch c.Param("any") {
+		case "/":
 			c.Redirect(http.StatusFound, "/swagger/index.html")
-			return
+		case "/index.html", "/index.css", "/swagger-initializer.js", "/doc.json":
+			swagger(c)
+		default:
+			assets.ServeHTTP(c.Writer, c.Request)
 		}
-		swagger(c)
 	})
 
 	keyed := r.Group("")

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -26,85 +25,53 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
 )
 
 // NewLogger writes JSON lines to w, one write per line, as it logs them.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return newLogger(writeOnly(w), level)
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
-
-// writeOnly is w without its Sync, if it has one: a sync of stderr is an
-// fsync of a pipe or a terminal, which only costs.
-func writeOnly(w io.Writer) zapcore.WriteSyncer { return zapcore.AddSync(struct{ io.Writer }{w}) }
 
 // FlushInterval is the longest a line waits in NewBufferedLogger's buffer.
 const FlushInterval = 100 * time.Millisecond
 
 // NewBufferedLogger writes JSON lines to w through zap's
-// BufferedWriteSyncer: info and debug lines wait in a buffer for at most
+// BufferedWriteSyncer: info and debug lines wait in its buffer for at most
 // FlushInterval (or until it holds 256 KiB), so a busy instance writes a
 // few times a second rather than once a request; a warning or an error is
-// written at once, with every line before it. Stop flushes what is left:
+// written at once, with every line before it. stop flushes what is left:
 // call it at shutdown. A process killed outright (SIGKILL, an unrecovered
 // panic outside a request) loses the lines of its last FlushInterval.
 func NewBufferedLogger(w io.Writer, level slog.Level) (log *slog.Logger, stop func() error) {
-	ws := &zapcore.BufferedWriteSyncer{WS: writeOnly(w), FlushInterval: FlushInterval}
-	return newLogger(ws, level), ws.Stop
+	// Without its Sync, if it has one: a sync of stderr is an fsync of a
+	// pipe or a terminal, which only costs.
+	ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(struct{ io.Writer }{w}), FlushInterval: FlushInterval}
+	h := slog.NewJSONHandler(ws, &slog.HandlerOptions{Level: level})
+	return slog.New(flushAtWarn{h, ws}), ws.Stop
 }
 
-func newLogger(ws zapcore.WriteSyncer, level slog.Level) *slog.Logger {
-	// The line's shape is slog's JSON handler's: time, level, msg, then
-	// the attributes; durations in nanoseconds.
-	enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{
-		TimeKey: "time", LevelKey: "level", MessageKey: "msg",
-		EncodeTime: zapcore.RFC3339NanoTimeEncoder, EncodeLevel: zapcore.CapitalLevelEncoder,
-		EncodeDuration: zapcore.NanosDurationEncoder, LineEnding: zapcore.DefaultLineEnding,
-	})
-	core := flushAtWarn{zapcore.NewCore(enc, ws, zapLevel(level)), ws}
-	// No stack traces: an error line says what failed, never where the
-	// code was, and never the request data a frame might show.
-	return slog.New(zapslog.NewHandler(core, zapslog.AddStacktraceAt(slog.Level(math.MaxInt))))
-}
-
-// zapLevel is zap's level for slog's.
-func zapLevel(l slog.Level) zapcore.Level {
-	switch {
-	case l >= slog.LevelError:
-		return zapcore.ErrorLevel
-	case l >= slog.LevelWarn:
-		return zapcore.WarnLevel
-	case l >= slog.LevelInfo:
-		return zapcore.InfoLevel
-	}
-	return zapcore.DebugLevel
-}
-
-// flushAtWarn is a core that syncs its writer after every warning or
-// error, so a buffer never holds back what an operator must see now.
+// flushAtWarn is a handler that flushes its buffer after every warning or
+// error, so the buffer never holds back what an operator must see now.
 type flushAtWarn struct {
-	zapcore.Core
-	ws zapcore.WriteSyncer
+	slog.Handler
+	ws *zapcore.BufferedWriteSyncer
 }
 
-func (c flushAtWarn) With(fields []zapcore.Field) zapcore.Core {
-	return flushAtWarn{c.Core.With(fields), c.ws}
-}
-
-func (c flushAtWarn) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(ent.Level) {
-		return ce.AddCore(ent, c)
-	}
-	return ce
-}
-
-func (c flushAtWarn) Write(ent zapcore.Entry, fields []zapcore.Field) error {
-	err := c.Core.Write(ent, fields)
-	if ent.Level >= zapcore.WarnLevel {
-		err = errors.Join(err, c.ws.Sync())
+func (h flushAtWarn) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		err = errors.Join(err, h.ws.Sync())
 	}
 	return err
+}
+
+func (h flushAtWarn) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushAtWarn{h.Handler.WithAttrs(attrs), h.ws}
+}
+
+func (h flushAtWarn) WithGroup(name string) slog.Handler {
+	return flushAtWarn{h.Handler.WithGroup(name), h.ws}
 }
 
 // BridgeRedis hands go-redis's messages (dial failures, pool warnings) to
