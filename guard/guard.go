@@ -211,11 +211,11 @@ func (v *Verifier) VerifyCounter(ctx context.Context, a CounterAttempt) (Result,
 // record turns a match into a Result, recording it in the store when
 // the guard is on.
 func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret []byte, use Use, kind byte, p otp.Params, match otp.Match, err error) (Result, error) {
-	if errors.Is(err, otp.ErrMalformedToken) {
-		return Result{Reason: Malformed}, nil
-	}
 	if err != nil {
 		return Result{}, err
+	}
+	if match.Malformed {
+		return Result{Reason: Malformed}, nil
 	}
 	if v.store == nil {
 		if !match.Valid {

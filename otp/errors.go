@@ -34,9 +34,6 @@ var (
 	// ErrCannotEncode means an encoding cannot carry arbitrary bytes (ascii).
 	ErrCannotEncode = invalid("encoding", "ascii cannot carry random bytes; use base32, hex or base64")
 
-	// ErrMalformedToken means a code has the wrong length or a non-digit.
-	ErrMalformedToken = invalid("token", "has the wrong length or a character that is not a digit")
-
 	// ErrColonInLabel means an issuer or account contains a colon, which the
 	// Key URI format reserves as the label separator.
 	ErrColonInLabel = invalid("account", "must not contain a colon (the Key URI label separator)")

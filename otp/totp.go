@@ -236,6 +236,9 @@ func (k *Key) Generate(t time.Time) (Code, error) {
 // Match is the outcome of a verification.
 type Match struct {
 	Valid bool
+	// Malformed says the token could not be a code at all: the wrong
+	// length, or a character no code has. It is not Valid.
+	Malformed bool
 	Step  uint64 // the matched counter, when Valid
 	Drift int64  // Step minus the counter at the time of verification, when Valid
 }
@@ -248,10 +251,10 @@ func NormalizeToken(token string) string {
 	return strings.NewReplacer(" ", "", "\t", "").Replace(token)
 }
 
-// normalize returns token as the key's codes are written, or
-// ErrMalformedToken: Digits digits, or for Steam Digits characters of its
-// alphabet in either case.
-func (k *Key) normalize(token string) (string, error) {
+// normalize returns token as the key's codes are written, and false when
+// it is not Digits digits (or for Steam Digits characters of its alphabet,
+// in either case).
+func (k *Key) normalize(token string) (string, bool) {
 	token = NormalizeToken(token)
 	invalid := notDigit
 	if k.Encoder == EncoderSteam {
@@ -259,9 +262,9 @@ func (k *Key) normalize(token string) (string, error) {
 		invalid = func(r rune) bool { return !strings.ContainsRune(steamAlphabet, r) }
 	}
 	if len(token) != k.Digits || strings.IndexFunc(token, invalid) >= 0 {
-		return "", ErrMalformedToken
+		return "", false
 	}
-	return token, nil
+	return token, true
 }
 
 // Window is how many steps before and after the current one a TOTP code
@@ -315,7 +318,7 @@ const MaxPastReach = 10 * time.Minute
 // never below step 0 nor further back than MaxPastReach, and reports the matched step nearest to t. Every step
 // in the window is computed and compared in constant time, so the answer's
 // timing says nothing about which step matched. A token of the wrong length
-// or with a non-digit is ErrMalformedToken.
+// or with a non-digit is a Malformed match, computed against nothing.
 //
 // pquerna's totp.ValidateCustom answers only yes or no; the window is
 // walked here with hotp so the caller learns the step, for replay refusal
@@ -324,9 +327,9 @@ func (k *Key) Verify(token string, t time.Time, w Window) (Match, error) {
 	if w.Past < 0 || w.Past > MaxSkew || w.Future < 0 || w.Future > MaxSkew {
 		return Match{}, field("skew", ErrInvalidSkew)
 	}
-	token, err := k.normalize(token)
-	if err != nil {
-		return Match{}, err
+	token, ok := k.normalize(token)
+	if !ok {
+		return Match{Malformed: true}, nil
 	}
 	var match Match
 	now := k.Step(t)
@@ -394,9 +397,9 @@ func (k *Key) VerifyCounter(token string, counter uint64, lookAhead int) (Match,
 	if lookAhead < 0 || lookAhead > MaxLookAhead {
 		return Match{}, field("look_ahead", ErrInvalidLookAhead)
 	}
-	token, err := k.normalize(token)
-	if err != nil {
-		return Match{}, err
+	token, ok := k.normalize(token)
+	if !ok {
+		return Match{Malformed: true}, nil
 	}
 	var match Match
 	for i := range uint64(lookAhead) + 1 {
@@ -424,13 +427,10 @@ func (k *Key) Resync(token, token2 string, counter uint64, lookAhead int) (Match
 	if lookAhead < 0 || lookAhead > MaxResyncLookAhead {
 		return Match{}, field("look_ahead", ErrInvalidLookAhead)
 	}
-	first, err := k.normalize(token)
-	if err != nil {
-		return Match{}, err
-	}
-	second, err := k.normalize(token2)
-	if err != nil {
-		return Match{}, err
+	first, ok1 := k.normalize(token)
+	second, ok2 := k.normalize(token2)
+	if !ok1 || !ok2 {
+		return Match{Malformed: true}, nil
 	}
 	var (
 		match Match
