@@ -80,6 +80,17 @@ const (
 // MaxClientLen bounds the client an attempt names.
 const MaxClientLen = 128
 
+// ErrClientTooLong means a client over MaxClientLen.
+var ErrClientTooLong = fault.New(fault.Invalid, api.CodeInvalidParameter, "client", fmt.Sprintf("must be at most %d bytes", MaxClientLen))
+
+// NewCaller is the caller owner (the API key's name) and client name.
+func NewCaller(owner, client string) (Caller, error) {
+	if len(client) > MaxClientLen {
+		return Caller{}, ErrClientTooLong
+	}
+	return Caller{Owner: owner, Client: client}, nil
+}
+
 // Options configure a Verifier; zero fields take their defaults.
 type Options struct {
 	// Store keeps the records; nil turns the guard off: codes may be

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -197,10 +196,7 @@ func (s *server) generateToken(c *gin.Context) error {
 // caller is who makes a verification: the API key's name, and the client
 // the body names.
 func caller(c *gin.Context, client string) (guard.Caller, error) {
-	if len(client) > guard.MaxClientLen {
-		return guard.Caller{}, badRequest(api.CodeInvalidParameter, "client", fmt.Sprintf("client must be at most %d bytes", guard.MaxClientLen))
-	}
-	return guard.Caller{Owner: keyName(c), Client: client}, nil
+	return guard.NewCaller(keyName(c), client)
 }
 
 func (s *server) writeToken(c *gin.Context, pathEncoding string) error {
