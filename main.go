@@ -28,6 +28,7 @@ import (
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/config"
+	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer flushLog()
 	log.Info("configuration", slog.Any("", cfg))
 	telemetry.BridgeRedis(log)
-	store, closeStore, err := newStore(cfg, log)
+	store, closeStore, err := guard.Open(guard.StoreOptions{Off: !cfg.Guard, Capacity: cfg.GuardCapacity, RedisURL: cfg.RedisURL, RedisMode: cfg.RedisMode, RedisPrefix: cfg.RedisPrefix}, log)
 	if err != nil {
 		return err
 	}
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	challenges, err := challenge.New(challenge.Options{
 		Keys: cfg.ChallengeKeys, Store: shared, Now: time.Now, Random: rand.Reader, FingerprintKey: cfg.GuardKey,
 		MaxAttempts: cfg.ChallengeMaxAttempts, SubjectMaxFailures: cfg.ChallengeSubjectMaxFailures, MinDigits: cfg.ChallengeMinDigits,
+		ResendCooldown: cfg.ResendCooldown, MaxSends: cfg.MaxSends,
 	})
 	if err != nil {
 		return err
@@ -117,6 +119,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	cfg.Delivery.Now = time.Now
+	deliverer, err := delivery.New(cfg.Delivery)
+	if err != nil {
+		return err
+	}
+	log.Info("delivery", "channels", deliverer.Channels())
 	gin.SetMode(gin.ReleaseMode)
 	handler, err := handlers.New(handlers.Config{
 		Now: time.Now, Random: rand.Reader, Log: log,
@@ -126,10 +134,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Challenges: challenges,
 		Recovery: recovery.New(recovery.Options{Keys: cfg.RecoveryKeys, Store: shared, FingerprintKey: cfg.GuardKey,
 			MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow}),
-		Sealer:  sealer,
-		Keys:    ring,
-		Tracing: tracing,
-		Version: version,
+		Sealer:   sealer,
+		Delivery: deliverer,
+		Keys:     ring,
+		Tracing:  tracing,
+		Version:  version,
 	})
 	if err != nil {
 		return err
@@ -171,30 +180,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// newStore builds the guard store cfg asks for: nil when the guard is off.
-func newStore(cfg config.Config, log *slog.Logger) (guard.Store, func(), error) {
-	switch {
-	case !cfg.Guard:
-		log.Warn("guard is off: codes can be reused within their window and guessed without limit; callers must send after_step and throttle")
-		return nil, func() {}, nil
-	case cfg.RedisURL == "":
-		log.Info("guard on", "store", "memory", "capacity", cfg.GuardCapacity)
-		return guard.NewMemory(cfg.GuardCapacity), func() {}, nil
-	}
-	store, addrs, err := guard.Dial(cfg.RedisMode, cfg.RedisURL, cfg.RedisPrefix)
-	if err != nil {
-		return nil, nil, err
-	}
-	log.Info("guard on", "store", "redis", "redis_mode", cfg.RedisMode, "redis_addrs", addrs, "prefix", cfg.RedisPrefix)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	for _, risk := range store.Risks(ctx) {
-		log.Warn(risk)
-	}
-	if err := store.Ping(ctx); errors.Is(err, guard.ErrClusterNode) {
-		log.Error("REDIS_URL names a node of a Redis Cluster, which answers most keys elsewhere: set REDIS_MODE=cluster; /readyz answers 503 until then")
-	}
-	return store, func() { store.Close() }, nil
 }

@@ -44,6 +44,14 @@ const (
 	DefaultSubjectMaxFailures = 10
 	DefaultSubjectWindow      = time.Hour
 	DefaultMaxLock            = 24 * time.Hour
+	// DefaultResendCooldown is the least time between two sends of one
+	// challenge; DefaultMaxSends the most sends to one destination in
+	// DefaultSendWindow (Twilio Verify's 5 in 10 minutes).
+	DefaultResendCooldown = 30 * time.Second
+	DefaultMaxSends       = 5
+	DefaultSendWindow     = 10 * time.Minute
+	// MaxChannelLen bounds the name of the channel a challenge is sent by.
+	MaxChannelLen = 16
 	// ClockMargin is how long a challenge's records outlive its expiry,
 	// so an instance whose clock runs behind the one that recorded a use
 	// still finds the record while it takes the challenge for live.
@@ -73,8 +81,9 @@ const (
 )
 
 // Label starts every challenge: its format's version, bound as associated
-// data, which sealed secrets (another label) never share.
-const Label = "c1"
+// data, which sealed secrets (another label) never share. (c1 challenges,
+// without a channel, lived ten minutes at most and are no longer read.)
+const Label = "c2"
 
 // Service issues and checks challenges.
 type Service struct {
@@ -86,6 +95,8 @@ type Service struct {
 	attempts  int
 	subject   guard.Limit
 	minDigits int
+	cooldown  guard.Limit // between two sends of one challenge
+	sends     guard.Limit // to one destination
 }
 
 // Options configure a Service; zero fields take their defaults, except
@@ -114,6 +125,13 @@ type Options struct {
 	// MinDigits is the fewest digits Issue takes, from MinDigits up
 	// (DefaultMinDigits by default).
 	MinDigits int
+	// ResendCooldown is the least time between two sends of one
+	// challenge (DefaultResendCooldown); MaxSends the most sends to one
+	// destination within SendWindow, new challenges and resends alike
+	// (DefaultMaxSends in DefaultSendWindow).
+	ResendCooldown time.Duration
+	MaxSends       int
+	SendWindow     time.Duration
 }
 
 // New returns the Service o describes.
@@ -141,6 +159,12 @@ func New(o Options) (*Service, error) {
 		},
 		minDigits: cmp.Or(max(o.MinDigits, 0), DefaultMinDigits),
 	}
+	// A lock as long as its window, never doubled: a send limit is a pace,
+	// not a punishment.
+	cooldown := cmp.Or(max(o.ResendCooldown, 0), DefaultResendCooldown)
+	s.cooldown = guard.Limit{Max: 1, Window: cooldown, MaxLock: cooldown}
+	window := cmp.Or(max(o.SendWindow, 0), DefaultSendWindow)
+	s.sends = guard.Limit{Max: cmp.Or(max(o.MaxSends, 0), DefaultMaxSends), Window: window, MaxLock: window}
 	if s.minDigits < MinDigits || s.minDigits > MaxDigits {
 		return nil, fmt.Errorf("challenge: min digits must be from %d to %d", MinDigits, MaxDigits)
 	}
@@ -156,21 +180,42 @@ type Request struct {
 	Purpose string // what it is for, e.g. "login"; may be empty
 	Digits  int
 	TTL     time.Duration
+	// Channel, when set, names how the service itself sends the code; it
+	// is sealed into the challenge, so a resend goes the same way.
+	Channel string
+	// Bearer seals Subject into the challenge, so that it checks with its
+	// code alone (Check.Bearer): the email OTP service's tokens.
+	Bearer bool
 }
 
-// Issued is a new challenge and the code to deliver.
+// Issued is a challenge and the code to deliver.
 type Issued struct {
 	Challenge string
 	Code      string
 	ExpiresAt time.Time
+	// ID names the challenge in logs and the store; Channel and Subject
+	// are what it was issued for (Subject only for a bearer challenge, or
+	// when Reopen was given it).
+	ID      string
+	Channel string
+	Subject string
+	Purpose string
 }
 
 // sealed is what a challenge carries.
 type sealed struct {
 	id        [16]byte
 	expiresAt int64    // unix seconds
-	code      []byte   // the digits
 	binding   [32]byte // SHA-256 of subject and purpose
+	channel   string   // how the service sent it; "" when the caller does
+	subject   string   // a bearer challenge's subject; "" otherwise
+	code      []byte   // the digits
+}
+
+// issued is p as an Issued.
+func (p sealed) issued(text string) Issued {
+	return Issued{Challenge: text, Code: string(p.code), ExpiresAt: time.Unix(p.expiresAt, 0),
+		ID: base64.RawURLEncoding.EncodeToString(p.id[:]), Channel: p.channel, Subject: p.subject}
 }
 
 // binding ties a challenge to its subject and purpose without carrying
@@ -200,13 +245,19 @@ func (s *Service) Issue(r Request) (Issued, error) {
 	case r.TTL < MinTTL || r.TTL > MaxTTL:
 		return Issued{}, ErrInvalidTTL
 	}
+	if len(r.Channel) > MaxChannelLen {
+		return Issued{}, fmt.Errorf("challenge: channel name over %d bytes", MaxChannelLen)
+	}
 	n, err := rand.Int(s.rand, big.NewInt(0).Exp(big.NewInt(10), big.NewInt(int64(r.Digits)), nil))
 	if err != nil {
 		return Issued{}, fmt.Errorf("random code: %w", err)
 	}
 	code := fmt.Sprintf("%0*d", r.Digits, n)
 	expires := s.now().Add(r.TTL).Truncate(time.Second)
-	p := sealed{expiresAt: expires.Unix(), code: []byte(code), binding: binding(r.Subject, r.Purpose)}
+	p := sealed{expiresAt: expires.Unix(), code: []byte(code), binding: binding(r.Subject, r.Purpose), channel: r.Channel}
+	if r.Bearer {
+		p.subject = r.Subject
+	}
 	if _, err := io.ReadFull(s.rand, p.id[:]); err != nil {
 		return Issued{}, fmt.Errorf("random id: %w", err)
 	}
@@ -214,20 +265,27 @@ func (s *Service) Issue(r Request) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	return Issued{Challenge: text, Code: code, ExpiresAt: expires}, nil
+	is := p.issued(text)
+	is.Subject, is.Purpose = r.Subject, r.Purpose
+	return is, nil
 }
 
-// Layout of the plaintext: id, expiry, binding, digits count, digits.
-const plainFixed = 16 + 8 + 32 + 1
+// Layout of the plaintext: id, expiry, binding, then three fields each
+// after its length (a byte, or two for the subject): the channel, the
+// subject (bearer challenges only) and the code.
+const plainFixed = 16 + 8 + 32
 
 func (s *Service) seal(p sealed) (string, error) {
-	plain := make([]byte, 0, plainFixed+len(p.code))
+	plain := make([]byte, 0, plainFixed+4+len(p.channel)+len(p.subject)+len(p.code))
 	plain = append(plain, p.id[:]...)
 	plain = binary.BigEndian.AppendUint64(plain, uint64(p.expiresAt))
 	plain = append(plain, p.binding[:]...)
+	plain = append(plain, byte(len(p.channel)))
+	plain = append(plain, p.channel...)
+	plain = binary.BigEndian.AppendUint16(plain, uint16(len(p.subject)))
+	plain = append(plain, p.subject...)
 	plain = append(plain, byte(len(p.code)))
 	plain = append(plain, p.code...)
-
 	return s.ring.Seal(s.rand, plain, nil)
 }
 
@@ -235,15 +293,98 @@ func (s *Service) seal(p sealed) (string, error) {
 // changed bit anywhere, an unknown key or a foreign string.
 func (s *Service) open(text string) (sealed, bool) {
 	plain, _, err := s.ring.Open(text, nil)
-	if err != nil || len(plain) < plainFixed || int(plain[plainFixed-1]) != len(plain)-plainFixed {
+	if err != nil || len(plain) < plainFixed {
 		return sealed{}, false
 	}
 	var p sealed
 	copy(p.id[:], plain)
 	p.expiresAt = int64(binary.BigEndian.Uint64(plain[16:]))
 	copy(p.binding[:], plain[24:])
-	p.code = plain[plainFixed:]
+	rest := plain[plainFixed:]
+	field := func(lenBytes int) ([]byte, bool) {
+		if len(rest) < lenBytes {
+			return nil, false
+		}
+		n := int(rest[0])
+		if lenBytes == 2 {
+			n = int(binary.BigEndian.Uint16(rest))
+		}
+		rest = rest[lenBytes:]
+		if len(rest) < n {
+			return nil, false
+		}
+		v := rest[:n]
+		rest = rest[n:]
+		return v, true
+	}
+	channel, ok1 := field(1)
+	subject, ok2 := field(2)
+	code, ok3 := field(1)
+	if !ok1 || !ok2 || !ok3 || len(rest) != 0 || len(code) == 0 {
+		return sealed{}, false
+	}
+	p.channel, p.subject, p.code = string(channel), string(subject), code
 	return p, true
+}
+
+// ErrNotResendable is the one answer to a challenge that cannot be sent
+// again: it does not open, is another subject's or purpose's, has
+// expired, or was not sent by the service; which of them is not said.
+var ErrNotResendable = fault.New(fault.Invalid, api.CodeInvalidChallenge, "challenge",
+	"cannot be sent again: it does not open, is not this subject's and purpose's, has expired, or the service did not send it")
+
+// Reopen returns the challenge text holds for subject and purpose, to be
+// sent again the way it was: the same code, the same channel.
+func (s *Service) Reopen(text, subject, purpose string) (Issued, error) {
+	p, ok := s.open(text)
+	if !ok || p.channel == "" {
+		return Issued{}, ErrNotResendable
+	}
+	want := binding(subject, purpose)
+	if subtle.ConstantTimeCompare(want[:], p.binding[:]) != 1 || !s.now().Before(time.Unix(p.expiresAt, 0)) {
+		return Issued{}, ErrNotResendable
+	}
+	is := p.issued(text)
+	is.Subject, is.Purpose = subject, purpose
+	return is, nil
+}
+
+// ErrTooManySends means a send came too soon after the challenge's last,
+// or its destination has had as many as it may for now; RetryAfter says
+// when it may have another.
+var ErrTooManySends = fault.New(fault.Throttled, api.CodeTooManySends, "",
+	"too many codes sent: one challenge is sent again at most once per cooldown, and one destination gets a few codes in 10 minutes")
+
+// CountSend records a send of is to destination (the address or number
+// the code goes to), and refuses it with ErrTooManySends when it would
+// come too soon after the challenge's last send, or past the most its
+// destination may have in a window: the same record counts new
+// challenges and resends, so re-issuing does not get around it. Every
+// refused send is free; every counted one counts whether or not the
+// provider then delivers it.
+func (s *Service) CountSend(ctx context.Context, owner, destination string, is Issued) error {
+	if s.store == nil {
+		return ErrNoStore
+	}
+	mac := hmac.New(sha256.New, s.fpKey)
+	mac.Write([]byte("destination\x00"))
+	mac.Write([]byte(destination))
+	out, err := guard.Decide(ctx, s.store, guard.Op{
+		Now: s.now(),
+		Tag: "cd:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)),
+		Records: []guard.Record{
+			{Key: "r:" + is.ID, Limit: s.cooldown},
+			{Key: "d", Limit: s.sends},
+		},
+		Owner: owner,
+	})
+	switch {
+	case err != nil:
+		return err
+	case out.Verdict == guard.Locked:
+		return ErrTooManySends.Wait(out.RetryAfter).Explain(fmt.Sprintf("retry in %d seconds", fault.Seconds(out.RetryAfter)))
+	}
+	return nil
 }
 
 // Check is one attempt at a challenge.
@@ -255,6 +396,10 @@ type Check struct {
 	Numeric bool
 	Subject string
 	Purpose string
+	// Bearer checks a bearer challenge with its code alone: the subject
+	// it carries stands in for Subject. Any other challenge is
+	// InvalidChallenge.
+	Bearer bool
 	// Owner is the API key the check came with, whose share of the store
 	// bounds the records it creates (guard.OwnerShare).
 	Owner string
@@ -278,8 +423,11 @@ func (s *Service) Verify(ctx context.Context, c Check) (Result, error) {
 		return Result{}, ErrNoStore
 	}
 	p, ok := s.open(c.Challenge)
-	if !ok {
+	if !ok || (c.Bearer && p.subject == "") {
 		return Result{Reason: InvalidChallenge}, nil
+	}
+	if c.Bearer {
+		c.Subject = p.subject
 	}
 	want := binding(c.Subject, c.Purpose)
 	if subtle.ConstantTimeCompare(want[:], p.binding[:]) != 1 {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/seal"
 )
@@ -80,6 +81,11 @@ type Config struct {
 	// OTLPEndpoint is OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, which the
 	// exporter reads itself; here for the start-up line.
 	OTLPEndpoint string
+
+	// Delivery is the channels the service sends codes by itself.
+	Delivery       delivery.Options
+	ResendCooldown time.Duration
+	MaxSends       int
 }
 
 // MinGuardKeyLen keeps GUARD_KEY from being guessable: it keys the
@@ -104,6 +110,7 @@ func flagKind(f *flag.Flag) string {
 type raw struct {
 	guardMode, guardKey, capacity, secretMax, sealMode string
 	challengeKeys, recoveryKeys, sealKeys              string
+	countries, webhookSecret                           string
 }
 
 // define declares every flag on fs, writing into cfg and r.
@@ -138,6 +145,21 @@ func define(fs *flag.FlagSet, cfg *Config, r *raw, getenv func(string) string) {
 	fs.IntVar(&cfg.ChallengeSubjectMaxFailures, "challenge-subject-max-failures", challenge.DefaultSubjectMaxFailures, "wrong codes for one subject and purpose within an hour, over all its challenges, before the subject is locked")
 	fs.IntVar(&cfg.ChallengeMinDigits, "challenge-min-digits", challenge.DefaultMinDigits, "fewest digits a challenge may have, from "+strconv.Itoa(challenge.MinDigits))
 	fs.StringVar(&r.recoveryKeys, "recovery-keys", "", "keys of recovery code hashes, comma-separated ID:KEY, KEY 32 bytes in base64: the first hashes, all check; default: derived from GUARD_KEY when set, else plain SHA-256 hashes (prefer the env)")
+	d := &cfg.Delivery
+	fs.StringVar(&d.SMTPURL, "smtp-url", "", "SMTP server that sends email codes: smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or ?starttls=none for a local relay only; off when empty (prefer the env)")
+	fs.StringVar(&d.EmailFrom, "email-from", "", "From address of email codes")
+	fs.StringVar(&d.TwilioAccountSID, "twilio-account-sid", "", "Twilio account SID for SMS codes; SMS is off without it")
+	fs.StringVar(&d.TwilioAuthToken, "twilio-auth-token", "", "Twilio auth token (prefer the env)")
+	fs.StringVar(&d.TwilioFrom, "twilio-from", "", "the number SMS codes come from, or a messaging service SID (MG...)")
+	fs.StringVar(&d.TwilioAPIURL, "twilio-api-url", delivery.TwilioAPI, "Twilio's API root, or a gateway that speaks its Messages API")
+	fs.StringVar(&r.countries, "sms-countries", "", "comma-separated ISO 3166 regions SMS codes may go to, such as GB,DE; any when empty")
+	fs.StringVar(&d.WebhookURL, "delivery-webhook-url", "", "gateway that receives codes as signed JSON (channel webhook); off when empty")
+	fs.StringVar(&r.webhookSecret, "delivery-webhook-secret", "", "key of the webhook's HMAC-SHA256 signature, at least 16 bytes (prefer the env)")
+	fs.DurationVar(&d.Timeout, "delivery-timeout", delivery.DefaultTimeout, "how long one delivery may take, retries included, before 503 delivery_unavailable")
+	fs.StringVar(&d.TemplatesDir, "templates-dir", "", "directory of message templates (LOCALE/NAME.tmpl, LOCALE/PURPOSE/NAME.tmpl) over the embedded ones")
+	fs.StringVar(&d.Issuer, "issuer", "TOTP service", "the service's name in the messages")
+	fs.DurationVar(&cfg.ResendCooldown, "challenge-resend-cooldown", challenge.DefaultResendCooldown, "least time between two sends of one challenge")
+	fs.IntVar(&cfg.MaxSends, "challenge-max-sends", challenge.DefaultMaxSends, "most codes one destination gets in 10 minutes, new challenges and resends alike")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 }
 
@@ -275,6 +297,13 @@ func (cfg *Config) finish(getenv func(string) string, r raw) error {
 	if cfg.SealKeys, err = seal.ParseKeys("SEAL_KEYS", r.sealKeys); err != nil {
 		return err
 	}
+	if r.countries != "" {
+		cfg.Delivery.Countries = strings.Split(r.countries, ",")
+	}
+	cfg.Delivery.WebhookSecret = []byte(r.webhookSecret)
+	if cfg.ResendCooldown < time.Second || cfg.MaxSends < 1 {
+		return errors.New("CHALLENGE_RESEND_COOLDOWN must be at least 1s and CHALLENGE_MAX_SENDS at least 1")
+	}
 	cfg.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 	if cfg.OTLPEndpoint == "" {
 		cfg.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -326,6 +355,13 @@ func (cfg Config) LogValue() slog.Value {
 		slog.Int("challenge_max_attempts", cfg.ChallengeMaxAttempts), slog.Int("challenge_subject_max_failures", cfg.ChallengeSubjectMaxFailures),
 		slog.Int("challenge_min_digits", cfg.ChallengeMinDigits), slog.Any("recovery_keys", keyIDs(cfg.RecoveryKeys)), slog.String("pprof_addr", cfg.PprofAddr),
 		slog.String("otlp_endpoint", RedactURL(cfg.OTLPEndpoint)),
+		slog.String("smtp_url", RedactURL(cfg.Delivery.SMTPURL)), slog.String("email_from", cfg.Delivery.EmailFrom),
+		slog.String("twilio_account_sid", cfg.Delivery.TwilioAccountSID), slog.Bool("twilio_auth_token", cfg.Delivery.TwilioAuthToken != ""),
+		slog.String("twilio_from", cfg.Delivery.TwilioFrom), slog.String("twilio_api_url", RedactURL(cfg.Delivery.TwilioAPIURL)),
+		slog.Any("sms_countries", cfg.Delivery.Countries), slog.String("delivery_webhook_url", RedactURL(cfg.Delivery.WebhookURL)),
+		slog.Bool("delivery_webhook_secret", len(cfg.Delivery.WebhookSecret) > 0), slog.String("delivery_timeout", cfg.Delivery.Timeout.String()),
+		slog.String("templates_dir", cfg.Delivery.TemplatesDir), slog.String("issuer", cfg.Delivery.Issuer),
+		slog.String("challenge_resend_cooldown", cfg.ResendCooldown.String()), slog.Int("challenge_max_sends", cfg.MaxSends),
 	)
 }
 

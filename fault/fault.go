@@ -27,6 +27,7 @@ const (
 	Throttled                    // too many attempts or requests; wait RetryAfter
 	NotConfigured                // this instance was not set up for it
 	Unavailable                  // a dependency or a resource is short; retry
+	Upstream                     // a provider this service relies on refused
 )
 
 // Error is a domain error. Its zero RetryAfter means no advice.
@@ -40,6 +41,8 @@ type Error struct {
 	RetryAfter time.Duration
 	// Scope is the scope a Forbidden request lacked.
 	Scope string
+	// ProviderCode is an Upstream provider's own code for its refusal.
+	ProviderCode string
 
 	base  *Error // the error this one was made from, for errors.Is
 	cause error  // what went wrong underneath: logged, never shown

@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -93,4 +94,40 @@ func (r *Redis) Risks(ctx context.Context) []string {
 		}
 	}
 	return risks
+}
+
+// StoreOptions say which store Open builds.
+type StoreOptions struct {
+	Off      bool // no store: codes may be reused and guessed without limit
+	Capacity int  // of the memory store
+	// RedisURL, when set, names the Redis of a fleet, read as RedisMode
+	// says (Dial), with every key under RedisPrefix.
+	RedisURL, RedisMode, RedisPrefix string
+}
+
+// Open builds the store o asks for (nil when the guard is off), saying on
+// log which it is and what puts its records at risk. close releases it.
+func Open(o StoreOptions, log *slog.Logger) (store Store, close func(), err error) {
+	switch {
+	case o.Off:
+		log.Warn("guard is off: codes can be reused within their window and guessed without limit; callers must send after_step and throttle")
+		return nil, func() {}, nil
+	case o.RedisURL == "":
+		log.Info("guard on", "store", "memory", "capacity", o.Capacity)
+		return NewMemory(o.Capacity), func() {}, nil
+	}
+	r, addrs, err := Dial(o.RedisMode, o.RedisURL, o.RedisPrefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("guard on", "store", "redis", "redis_mode", o.RedisMode, "redis_addrs", addrs, "prefix", o.RedisPrefix)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, risk := range r.Risks(ctx) {
+		log.Warn(risk)
+	}
+	if err := r.Ping(ctx); errors.Is(err, ErrClusterNode) {
+		log.Error("REDIS_URL names a node of a Redis Cluster, which answers most keys elsewhere: set REDIS_MODE=cluster; /readyz answers 503 until then")
+	}
+	return r, func() { r.Close() }, nil
 }

@@ -40,6 +40,9 @@ var routeScopes = map[string]access.Scope{
 	"POST /hotp/resync":                           access.Verify,
 	"POST /verify/recovery-code":                  access.Verify,
 	"POST /challenge/verify":                      access.Verify,
+	"POST /challenge/resend":                      access.Challenge,
+	"POST /2fa/requestotp":                        access.Challenge,
+	"POST /2fa/verifyotp":                         access.Verify,
 	"POST /auth/verify/token/:encoding":           access.Verify,
 	"POST /generate/token":                        access.Reveal,
 	"POST /generate/qr":                           access.Reveal,
@@ -48,6 +51,11 @@ var routeScopes = map[string]access.Scope{
 	"POST /challenge":                             access.Challenge,
 	"GET /metrics":                                access.Metrics,
 }
+
+// projectRoutes are the email OTP service's routes, whose key comes as
+// project_key with its name as project_name, and needs the challenge and
+// verify scopes both.
+const projectRoutes = "/2fa/"
 
 // RouteScopes returns the scope each keyed route needs, for tests and
 // documents.
@@ -66,8 +74,12 @@ func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerF
 				"too many wrong API keys from this address; retry after the minute").Wait(wait))
 			return
 		}
+		project := strings.HasPrefix(c.FullPath(), projectRoutes)
 		given := c.GetHeader("X-API-Key")
-		if given == "" {
+		if project {
+			// The email OTP service's callers send their key so.
+			given = c.GetHeader("project_key")
+		} else if given == "" {
 			if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
 				given = strings.TrimSpace(bearer)
 			}
@@ -81,6 +93,18 @@ func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerF
 			return
 		}
 		c.Set(keyNameKey, key.Name)
+		if project && c.GetHeader("project_name") != key.Name {
+			s.fail(c, fault.Whole(fault.Unauthenticated, api.CodeUnauthorized, "",
+				"project_name must be the name of the API key sent as project_key, as it is written"))
+			return
+		}
+		if project && !(key.Allows(access.Challenge) && key.Allows(access.Verify)) {
+			f := fault.Whole(fault.Forbidden, api.CodeInsufficientScope, "",
+				fmt.Sprintf("this API key (%s) lacks the challenge and verify scopes the email OTP routes need", key.Name))
+			f.Scope = "challenge,verify"
+			s.fail(c, f)
+			return
+		}
 		scope, known := routeScopes[c.Request.Method+" "+c.FullPath()]
 		if !known || !key.Allows(scope) {
 			f := fault.Whole(fault.Forbidden, api.CodeInsufficientScope, "",

@@ -307,6 +307,9 @@ func TestScopes(t *testing.T) {
 		"POST /verify/recovery-code":                  access.Verify,
 		"POST /challenge/verify":                      access.Verify,
 		"POST /auth/verify/token/:encoding":           access.Verify,
+		"POST /2fa/verifyotp":                         access.Verify,
+		"POST /challenge/resend":                      access.Challenge,
+		"POST /2fa/requestotp":                        access.Challenge,
 		"POST /generate/token":                        access.Reveal,
 		"POST /generate/qr":                           access.Reveal,
 		"POST /hotp/token":                            access.Reveal,
@@ -328,12 +331,24 @@ func TestScopes(t *testing.T) {
 		require.True(t, listed, "%s has no scope in this test's table", route)
 		seen++
 		path := strings.NewReplacer(":encoding", "hex", ":length", "16").Replace(r.Path)
+		// The email OTP service's routes take the key as project_key with
+		// its name, and need the challenge and verify scopes both.
+		project := strings.HasPrefix(r.Path, "/2fa/")
 		for keyScope, key := range keyOf {
 			req := httptest.NewRequest(r.Method, path, strings.NewReader("{}"))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-API-Key", key)
+			if project {
+				req.Header.Set("project_key", key)
+				req.Header.Set("project_name", string(keyScope))
+			}
 			w := httptest.NewRecorder()
 			a.handler.ServeHTTP(w, req)
+			if project && keyScope != access.All {
+				require.Equal(t, http.StatusForbidden, w.Code, "%s with the %s key", route, keyScope)
+				assert.Equal(t, "challenge,verify", decode[api.Problem](t, w).Scope)
+				continue
+			}
 			if keyScope == scope || keyScope == access.All {
 				assert.NotContains(t, []int{401, 403}, w.Code, "%s with the %s key: %s", route, keyScope, w.Body.String())
 				continue

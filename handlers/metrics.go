@@ -30,7 +30,13 @@ type metrics struct {
 	recoveryVerifications  *children[string, prometheus.Counter] // by result
 	seals                  *children[sealLabels, prometheus.Counter]
 	refusals               *children[refusalLabels, prometheus.Counter]
+	deliveries             *children[deliveryLabels, prometheus.Counter]
+	deliveryTime           *prometheus.HistogramVec
 }
+
+// deliveryLabels are a delivery's labels: the channel, and sent, failed
+// (the provider refused) or unavailable (it could not be reached).
+type deliveryLabels struct{ channel, result string }
 
 // refusalLabels are a guard refusal's labels: why, and the API key's name
 // (never the key; "none" without keys).
@@ -137,8 +143,21 @@ func newMetrics(store guard.Store, version string) *metrics {
 		Name: "totp_guard_refusals_total",
 		Help: "Attempts the guard refused without looking at the code, by reason (throttled: a lock; store_full; rate_limited: the key's share is used up) and API key name.",
 	}, []string{"reason", "key"})
+	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_deliveries_total",
+		Help: "Codes the service sent itself, by channel and result: sent, failed (the provider refused) or unavailable (it could not be reached in time).",
+	}, []string{"channel", "result"})
+	deliveryTime := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "totp_delivery_duration_seconds",
+		Help:    "How long a delivery took, retries included, by channel.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10},
+	}, []string{"channel"})
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
+		deliveries: newChildren(func(l deliveryLabels) prometheus.Counter {
+			return deliveries.WithLabelValues(l.channel, l.result)
+		}),
+		deliveryTime: deliveryTime,
 		requests: newChildren(func(l requestLabels) requestCollectors {
 			return requestCollectors{
 				count:    requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.code), l.key),
@@ -168,6 +187,7 @@ func newMetrics(store guard.Store, version string) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests, duration, verifications, m.challengesIssued,
 		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals, refusals,
+		deliveries, deliveryTime,
 	)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "totp_build_info",
@@ -277,6 +297,11 @@ func (m *metrics) countRecoveryVerification(reason guard.Reason, err error, key 
 }
 
 func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }
+
+func (m *metrics) countDelivery(channel, result string, took time.Duration) {
+	m.deliveries.get(deliveryLabels{channel, result}).Inc()
+	m.deliveryTime.WithLabelValues(channel).Observe(took.Seconds())
+}
 
 func (m *metrics) countRecoveryGenerated(n int) { m.recoveryGenerated.Add(float64(n)) }
 

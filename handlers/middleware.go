@@ -102,7 +102,7 @@ func (s *server) observe(c *gin.Context) {
 		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("request_id", requestIDOf(c)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
-		slog.String("client", c.ClientIP()),
+		slog.String("client", c.RemoteIP()), // no proxy is trusted: the peer is the client
 		slog.String("key", key),
 	}
 	n := 8

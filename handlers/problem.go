@@ -32,6 +32,7 @@ var statuses = [...]int{
 	fault.Throttled:        http.StatusTooManyRequests,
 	fault.NotConfigured:    http.StatusNotImplemented,
 	fault.Unavailable:      http.StatusServiceUnavailable,
+	fault.Upstream:         http.StatusBadGateway,
 }
 
 // errInternal answers every error that is not a fault: its text may say
@@ -55,7 +56,7 @@ func problemOf(err error) (*api.Problem, *fault.Error) {
 	status := statuses[f.Kind]
 	return &api.Problem{
 		Type: problemType + f.Code, Title: http.StatusText(status), Status: status,
-		Detail: f.Detail(), Code: f.Code, Field: f.Field, Scope: f.Scope,
+		Detail: f.Detail(), Code: f.Code, Field: f.Field, Scope: f.Scope, ProviderCode: f.ProviderCode,
 	}, f
 }
 

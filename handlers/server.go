@@ -20,6 +20,7 @@ import (
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/docs"
 	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
@@ -50,6 +51,9 @@ type Config struct {
 	// Sealer seals the secrets callers store; nil answers sealing and
 	// opening with sealing_not_configured.
 	Sealer *otp.Sealer
+	// Delivery sends challenge codes through the channels it has; nil:
+	// none, and channel answers delivery_not_configured.
+	Delivery *delivery.Deliverer
 
 	// QRConcurrency is how many QR codes (and costly HOTP verifications)
 	// may run at once; more are answered 503 busy. Zero means one per two
@@ -79,6 +83,7 @@ type server struct {
 	challenges *challenge.Service
 	recovery   *recovery.Service
 	sealer     *otp.Sealer // nil without SealKeys
+	delivery   *delivery.Deliverer
 	metrics    *metrics
 	version    string
 
@@ -115,6 +120,7 @@ func newServer(cfg Config) (*server, error) {
 		challenges:   cfg.Challenges,
 		recovery:     cfg.Recovery,
 		sealer:       cfg.Sealer,
+		delivery:     cfg.Delivery,
 		metrics:      newMetrics(cfg.Store, cfg.Version),
 		version:      cfg.Version,
 		fullWarnings: rareLog{every: time.Minute},
@@ -198,8 +204,13 @@ func (s *server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.En
 	keyed.POST("/hotp/resync", s.handle(s.hotpResync))
 	keyed.POST("/challenge", s.handle(s.issueChallenge))
 	keyed.POST("/challenge/verify", s.handle(s.verifyChallenge))
+	keyed.POST("/challenge/resend", s.handle(s.resendChallenge))
 	keyed.POST("/generate/recovery-codes", s.handle(s.generateRecoveryCodes))
 	keyed.POST("/verify/recovery-code", s.handle(s.verifyRecoveryCode))
+
+	project := keyed.Group("/2fa")
+	project.POST("/requestotp", s.handle(s.requestOTP))
+	project.POST("/verifyotp", s.handle(s.verifyOTP))
 
 	legacy := keyed.Group("/auth")
 	legacy.GET("/generate/secret/:encoding/:length", s.handle(s.legacyGenerateSecret))

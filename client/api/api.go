@@ -25,6 +25,9 @@ type Problem struct {
 	Field  string `json:"field,omitempty" example:"digits"`
 	// Scope is the scope the API key lacks, with insufficient_scope.
 	Scope string `json:"scope,omitempty" example:"verify"`
+	// ProviderCode is the email or SMS provider's code for its refusal,
+	// with delivery_failed: an SMTP reply code (550), Twilio's error (21211).
+	ProviderCode string `json:"provider_code,omitempty" example:"21211"`
 }
 
 // Error makes a Problem usable as an error.
@@ -71,6 +74,26 @@ const (
 	CodeConflictingField = "conflicting_field"
 	CodeGuardOff         = "guard_off"
 	CodeInternal         = "internal"
+	// CodeDeliveryFailed: the email or SMS provider refused the message;
+	// provider_code names its reason (an SMTP reply code, Twilio's error).
+	CodeDeliveryFailed = "delivery_failed"
+	// CodeDeliveryUnavailable: the provider could not be reached within
+	// DELIVERY_TIMEOUT; nothing was sent.
+	CodeDeliveryUnavailable = "delivery_unavailable"
+	// CodeDeliveryNotConfigured: a channel this instance was not
+	// configured for.
+	CodeDeliveryNotConfigured = "delivery_not_configured"
+	// CodeTooManySends: the challenge was sent again too soon, or its
+	// destination got as many codes as it may in 10 minutes; see
+	// Retry-After.
+	CodeTooManySends = "too_many_sends"
+	// CodeInvalidOTP: the email OTP service's verify got a wrong, expired
+	// or used code, or a token that does not check; detail says which.
+	CodeInvalidOTP = "invalid_otp"
+	// CodeInvalidChallenge: a challenge to resend that does not open, is
+	// another subject's or purpose's, has expired, or was not sent by
+	// this service.
+	CodeInvalidChallenge = "invalid_challenge"
 )
 
 // TOTPOptions are the options every endpoint that takes a secret accepts.
@@ -375,6 +398,13 @@ type ChallengeRequest struct {
 	Digits  *int   `json:"digits,omitempty" minimum:"4" maximum:"10" example:"6"`
 	// TTL is the seconds the code stays valid.
 	TTL *int `json:"ttl,omitempty" minimum:"30" maximum:"900" example:"600"`
+	// Channel, when set, makes the service send the code to subject
+	// itself (an email address for email, an E.164 number for sms, as the
+	// gateway takes it for webhook) and answer without it.
+	Channel string `json:"channel,omitempty" enums:"email,sms,webhook" example:"email"`
+	// Locale picks the message's language (en, de; others fall back on
+	// en), with channel.
+	Locale string `json:"locale,omitempty" maxLength:"16" example:"en"`
 }
 
 // ChallengeResponse is a new code and its sealed challenge.
@@ -382,10 +412,57 @@ type ChallengeResponse struct {
 	// Challenge is opaque: hand it to the client, which sends it back with
 	// the code the user typed.
 	Challenge string `json:"challenge" example:"AXq3..." validate:"required"`
-	// Code is for the subject only: deliver it by your mailer or SMS gateway.
-	Code      string `json:"code" example:"482913" validate:"required"`
+	// Code is for the subject only: deliver it by your mailer or SMS
+	// gateway. Absent when the service delivered it (channel).
+	Code      string `json:"code,omitempty" example:"482913"`
 	ExpiresIn int    `json:"expires_in" example:"600" validate:"required"`
 	ExpiresAt string `json:"expires_at" example:"2026-11-22T18:40:00Z" validate:"required"`
+	// Delivery says how the service sent the code, with channel.
+	Delivery *Delivery `json:"delivery,omitempty"`
+}
+
+// Delivery is how the service sent a code.
+type Delivery struct {
+	Channel string `json:"channel" enums:"email,sms,webhook" example:"email" validate:"required"`
+	// To is the destination, masked.
+	To     string `json:"to" example:"a***@example.com" validate:"required"`
+	Status string `json:"status" enums:"sent" example:"sent" validate:"required"`
+	// ID is the provider's ID of the message: an email's Message-ID,
+	// Twilio's sid, the webhook body's id.
+	ID string `json:"id" example:"SM1f0e8ae6ade43cb3c0ce4525424e404f" validate:"required"`
+}
+
+// ChallengeResendRequest sends a challenge's code again, the same way.
+type ChallengeResendRequest struct {
+	Challenge string `json:"challenge" example:"AXq3..." validate:"required"`
+	Subject   string `json:"subject" example:"user@example.com" validate:"required"`
+	Purpose   string `json:"purpose,omitempty" example:"login"`
+	Locale    string `json:"locale,omitempty" maxLength:"16" example:"en"`
+}
+
+// OTPRequest is the email OTP service's POST /2fa/requestotp body.
+type OTPRequest struct {
+	Email string `json:"email" example:"user@example.com" validate:"required"`
+	// MetaData is the caller's own; only its deviceName and timeZone are
+	// logged.
+	MetaData map[string]any `json:"metaData,omitempty" swaggertype:"object"`
+}
+
+// OTPResponse is the token that checks the emailed code for 10 minutes.
+type OTPResponse struct {
+	Token string `json:"token" example:"AXq3..." validate:"required"`
+}
+
+// OTPVerifyRequest is the email OTP service's POST /2fa/verifyotp body.
+type OTPVerifyRequest struct {
+	Token string `json:"token" example:"AXq3..." validate:"required"`
+	// OTP is a string, or a number left-padded with zeros.
+	OTP Token `json:"otp" swaggertype:"string" example:"482913" validate:"required"`
+}
+
+// OTPVerifyResponse is the answer to a right code.
+type OTPVerifyResponse struct {
+	Valid bool `json:"valid" example:"true" validate:"required"`
 }
 
 // ChallengeVerifyRequest checks the code a user typed.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
+	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
@@ -54,6 +55,11 @@ type Options struct {
 	// Keys and KeyShare: with keys, each key may hold KeyShare records.
 	Keys     *access.Ring
 	KeyShare int
+	// Delivery, when set, sends codes (challenge channels); nil: none.
+	Delivery *delivery.Deliverer
+	// ResendCooldown and MaxSends pace sends (challenge's defaults when 0).
+	ResendCooldown time.Duration
+	MaxSends       int
 }
 
 // Config returns the service's settings on the clock now, logging JSON
@@ -80,6 +86,7 @@ func (o Options) Handler() (http.Handler, error) {
 	}
 	challenges, err := challenge.New(challenge.Options{
 		Keys: o.ChallengeKeys, Store: store, Now: o.Now, Random: o.Random, FingerprintKey: GuardKey,
+		ResendCooldown: o.ResendCooldown, MaxSends: o.MaxSends,
 	})
 	if err != nil {
 		return nil, err
@@ -99,6 +106,7 @@ func (o Options) Handler() (http.Handler, error) {
 			Keys: o.RecoveryKeys, Store: store, Now: o.Now, FingerprintKey: GuardKey, MaxFailures: o.MaxFailures, FailureWindow: FailureWindow,
 		}),
 		Sealer:        sealer,
+		Delivery:      o.Delivery,
 		QRConcurrency: o.QRConcurrency,
 		Keys:          o.Keys,
 		Version:       "test",
