@@ -11,8 +11,10 @@ package delivery
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/mail"
 	"slices"
@@ -250,6 +252,9 @@ type Options struct {
 	// service in them.
 	TemplatesDir, Issuer string
 	Now                  func() time.Time
+	// Random makes the IDs of emails and webhook messages
+	// (crypto/rand.Reader when nil).
+	Random io.Reader
 }
 
 // DefaultTimeout bounds a delivery, retries included.
@@ -272,6 +277,9 @@ func New(o Options) (*Deliverer, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.Random == nil {
+		o.Random = cryptorand.Reader
+	}
 	templates, err := LoadTemplates(o.TemplatesDir, o.Issuer, o.Now)
 	if err != nil {
 		return nil, err
@@ -285,7 +293,7 @@ func New(o Options) (*Deliverer, error) {
 		d.countries = append(d.countries, c)
 	}
 	if o.SMTPURL != "" || o.EmailFrom != "" {
-		if d.senders[Email], err = NewSMTP(o.SMTPURL, o.EmailFrom, templates); err != nil {
+		if d.senders[Email], err = NewSMTP(o.SMTPURL, o.EmailFrom, templates, o.Random); err != nil {
 			return nil, err
 		}
 	}
@@ -295,7 +303,7 @@ func New(o Options) (*Deliverer, error) {
 		}
 	}
 	if o.WebhookURL != "" {
-		if d.senders[Webhook], err = NewWebhookSender(o.WebhookURL, o.WebhookSecret); err != nil {
+		if d.senders[Webhook], err = NewWebhookSender(o.WebhookURL, o.WebhookSecret, o.Random); err != nil {
 			return nil, fmt.Errorf("DELIVERY_WEBHOOK_URL and DELIVERY_WEBHOOK_SECRET: %w", err)
 		}
 	}

@@ -232,19 +232,19 @@ func TestWebhook(t *testing.T) {
 		got <- body
 	}))
 	defer srv.Close()
-	s, err := delivery.NewWebhookSender(srv.URL, secret)
+	s, err := delivery.NewWebhookSender(srv.URL, secret, nil)
 	require.NoError(t, err)
 	r, err := s.Send(context.Background(), delivery.Message{Channel: delivery.Webhook, To: "user-42", Code: "482913", Purpose: "login", Locale: "de", ExpiresAt: time.Unix(1_700_000_600, 0)})
 	require.NoError(t, err)
 	body := <-got
 	assert.JSONEq(t, `{"id":"`+r.ID+`","channel":"webhook","to":"user-42","code":"482913","purpose":"login","expires_at":"2023-11-14T22:23:20Z","locale":"de"}`, string(body))
 
-	wrong, err := delivery.NewWebhookSender(srv.URL, []byte("not-the-secret-0123"))
+	wrong, err := delivery.NewWebhookSender(srv.URL, []byte("not-the-secret-0123"), nil)
 	require.NoError(t, err)
 	_, err = wrong.Send(context.Background(), delivery.Message{Channel: delivery.Webhook, To: "u", Code: "1"})
 	require.ErrorIs(t, err, delivery.ErrRefused)
 	assert.Equal(t, "401", fault.From(err).ProviderCode)
-	_, err = delivery.NewWebhookSender(srv.URL, []byte("short"))
+	_, err = delivery.NewWebhookSender(srv.URL, []byte("short"), nil)
 	assert.Error(t, err, "a guessable secret refuses to start")
 }
 

@@ -2,10 +2,13 @@ package delivery
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -19,13 +22,14 @@ type SMTP struct {
 	opts      []mail.Option
 	from      string
 	templates *Templates
+	random    io.Reader
 }
 
 // NewSMTP reads rawURL: smtp://user:pass@host:587 with STARTTLS required,
 // smtps://user:pass@host:465 with implicit TLS, or ?starttls=none on
 // smtp:// only for a local relay that has no TLS. from is the From
 // address. Errors never repeat the URL, which holds a password.
-func NewSMTP(rawURL, from string, templates *Templates) (*SMTP, error) {
+func NewSMTP(rawURL, from string, templates *Templates, random io.Reader) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
 		return nil, errors.New("SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
@@ -56,7 +60,7 @@ func NewSMTP(rawURL, from string, templates *Templates) (*SMTP, error) {
 		pass, _ := u.User.Password()
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
 	}
-	return &SMTP{host: u.Hostname(), opts: opts, from: from, templates: templates}, nil
+	return &SMTP{host: u.Hostname(), opts: opts, from: from, templates: templates, random: random}, nil
 }
 
 // Send mails m as the templates of its purpose and locale write it,
@@ -77,7 +81,14 @@ func (s *SMTP) Send(ctx context.Context, m Message) (Receipt, error) {
 	msg.Subject(text.Subject)
 	msg.SetBodyString(mail.TypeTextPlain, text.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, text.HTML)
-	msg.SetMessageID()
+	// The Message-ID is random and names the sender's domain, as go-mail
+	// makes it, but from this sender's random source.
+	var raw [16]byte
+	if _, err := io.ReadFull(s.random, raw[:]); err != nil {
+		return Receipt{}, err
+	}
+	_, domain, _ := strings.Cut(s.from, "@")
+	msg.SetMessageIDWithValue(hex.EncodeToString(raw[:]) + "@" + domain)
 	msg.SetDate()
 	id := msg.GetMessageID()
 	return retry(ctx, func(ctx context.Context) (Receipt, error) {

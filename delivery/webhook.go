@@ -48,7 +48,7 @@ type Hook struct {
 }
 
 // NewHook returns a Hook posting to rawURL, signed with secret.
-func NewHook(rawURL string, secret []byte) (*Hook, error) {
+func NewHook(rawURL string, secret []byte, random io.Reader) (*Hook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("a webhook URL must be an http(s) URL")
@@ -56,7 +56,10 @@ func NewHook(rawURL string, secret []byte) (*Hook, error) {
 	if len(secret) < MinWebhookSecretLen {
 		return nil, fmt.Errorf("a webhook secret must be at least %d bytes", MinWebhookSecretLen)
 	}
-	return &Hook{url: rawURL, secret: secret, client: &http.Client{Timeout: 5 * time.Second}, random: rand.Reader}, nil
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Hook{url: rawURL, secret: secret, client: &http.Client{Timeout: 5 * time.Second}, random: random}, nil
 }
 
 // Post sends v as JSON with its signature, retrying a receiver that
@@ -111,8 +114,8 @@ type WebhookMessage struct {
 type WebhookSender struct{ hook *Hook }
 
 // NewWebhookSender returns the sender posting to rawURL, signed with secret.
-func NewWebhookSender(rawURL string, secret []byte) (*WebhookSender, error) {
-	h, err := NewHook(rawURL, secret)
+func NewWebhookSender(rawURL string, secret []byte, random io.Reader) (*WebhookSender, error) {
+	h, err := NewHook(rawURL, secret, random)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,190 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
+        "/2fa/requestotp": {
+            "post": {
+                "description": "As the email OTP service answered it: emails a 6-digit code to ` + "`" + `email` + "`" + ` and answers a ` + "`" + `token` + "`" + ` that checks it for 10 minutes, with POST /2fa/verifyotp. The API key comes as the ` + "`" + `project_key` + "`" + ` header (with the challenge and verify scopes) and its name as ` + "`" + `project_name` + "`" + `. ` + "`" + `metaData` + "`" + ` is accepted; only its deviceName and timeZone are logged.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "original routes"
+                ],
+                "summary": "Email a code (the email OTP service's route)",
+                "operationId": "requestOTP",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "an API key with the challenge and verify scopes (when keys are configured)",
+                        "name": "project_key",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
+                        "description": "that key's name, as written",
+                        "name": "project_name",
+                        "in": "header"
+                    },
+                    {
+                        "description": "email and metaData",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.OTPRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.OTPResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, or not one email address",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "project_key missing or wrong, or project_name not its name",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many codes sent to this address; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the address takes another code"
+                            }
+                        }
+                    },
+                    "501": {
+                        "description": "no SMTP_URL",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "the mail server refused the message (provider_code)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "the mail server or the guard store could not be reached",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/2fa/verifyotp": {
+            "post": {
+                "description": "As the email OTP service answered it: ` + "`" + `{\"valid\": true}` + "`" + ` for the right code of a token from POST /2fa/requestotp, used once; a problem otherwise (` + "`" + `invalid_otp` + "`" + `, whose detail says mismatch, expired, replayed or invalid token; ` + "`" + `too_many_attempts` + "`" + ` once the address is locked).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "original routes"
+                ],
+                "summary": "Check an emailed code (the email OTP service's route)",
+                "operationId": "verifyOTP",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "an API key with the challenge and verify scopes (when keys are configured)",
+                        "name": "project_key",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
+                        "description": "that key's name, as written",
+                        "name": "project_name",
+                        "in": "header"
+                    },
+                    {
+                        "description": "token and otp",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.OTPVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.OTPVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, or a code that does not check",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "project_key missing or wrong, or project_name not its name",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many wrong codes for this address; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "guard store unreachable, or the guard is off",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/generate/secret/{encoding}/{length}": {
             "get": {
                 "description": "Same answer as GET /generate/secret?encoding={encoding}\u0026length={length}.",
@@ -268,7 +452,7 @@ const docTemplate = `{
         },
         "/challenge": {
             "post": {
-                "description": "Returns a random ` + "`" + `code` + "`" + ` to deliver to ` + "`" + `subject` + "`" + ` by your own mailer or SMS gateway, and an opaque ` + "`" + `challenge` + "`" + ` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. Nothing is stored.",
+                "description": "Without ` + "`" + `channel` + "`" + `: returns a random ` + "`" + `code` + "`" + ` to deliver to ` + "`" + `subject` + "`" + ` by your own mailer or SMS gateway, and an opaque ` + "`" + `challenge` + "`" + ` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. With ` + "`" + `channel` + "`" + ` (` + "`" + `email` + "`" + `, ` + "`" + `sms` + "`" + ` or ` + "`" + `webhook` + "`" + `, as configured): the service sends the code to ` + "`" + `subject` + "`" + ` itself and answers the challenge without it, with the masked destination. Nothing is stored but the send counts: at most CHALLENGE_MAX_SENDS (5) codes to one destination in 10 minutes.",
                 "consumes": [
                     "application/json"
                 ],
@@ -282,7 +466,7 @@ const docTemplate = `{
                 "operationId": "issueChallenge",
                 "parameters": [
                     {
-                        "description": "subject, purpose, digits and ttl",
+                        "description": "subject, purpose, digits and ttl; channel and locale to have the service send it",
                         "name": "request",
                         "in": "body",
                         "required": true,
@@ -299,7 +483,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid JSON or option",
+                        "description": "invalid JSON or option, or a subject the channel cannot take",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -318,6 +502,133 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "too many codes sent to this destination; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before the destination takes another code"
+                            }
+                        }
+                    },
+                    "501": {
+                        "description": "a channel this instance has no provider for",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "the provider refused the message (provider_code)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "the provider or the guard store could not be reached",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/challenge/resend": {
+            "post": {
+                "description": "Sends the same code of a challenge the service sent, the same way, to the same destination: opened from the challenge, nothing stored. At most once per CHALLENGE_RESEND_COOLDOWN (30 s) per challenge, and within the destination's CHALLENGE_MAX_SENDS (5) codes in 10 minutes, which new challenges count too.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "challenges"
+                ],
+                "summary": "Send a challenge's code again",
+                "operationId": "resendChallenge",
+                "parameters": [
+                    {
+                        "description": "challenge, subject and purpose, as issued",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.ChallengeResendRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ChallengeResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON, or a challenge that cannot be sent again",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "sent again too soon, or too many codes to this destination; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "seconds before it may be sent again"
+                            }
+                        }
+                    },
+                    "501": {
+                        "description": "the challenge's channel is no longer configured",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "the provider refused the message (provider_code)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "the provider or the guard store could not be reached",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1443,11 +1754,27 @@ const docTemplate = `{
                 "subject"
             ],
             "properties": {
+                "channel": {
+                    "description": "Channel, when set, makes the service send the code to subject\nitself (an email address for email, an E.164 number for sms, as the\ngateway takes it for webhook) and answer without it.",
+                    "type": "string",
+                    "enum": [
+                        "email",
+                        "sms",
+                        "webhook"
+                    ],
+                    "example": "email"
+                },
                 "digits": {
                     "type": "integer",
                     "maximum": 10,
                     "minimum": 4,
                     "example": 6
+                },
+                "locale": {
+                    "description": "Locale picks the message's language (en, de; others fall back on\nen), with channel.",
+                    "type": "string",
+                    "maxLength": 16,
+                    "example": "en"
                 },
                 "purpose": {
                     "description": "Purpose binds the code to one use, e.g. login or signup.",
@@ -1468,11 +1795,36 @@ const docTemplate = `{
                 }
             }
         },
+        "api.ChallengeResendRequest": {
+            "type": "object",
+            "required": [
+                "challenge",
+                "subject"
+            ],
+            "properties": {
+                "challenge": {
+                    "type": "string",
+                    "example": "AXq3..."
+                },
+                "locale": {
+                    "type": "string",
+                    "maxLength": 16,
+                    "example": "en"
+                },
+                "purpose": {
+                    "type": "string",
+                    "example": "login"
+                },
+                "subject": {
+                    "type": "string",
+                    "example": "user@example.com"
+                }
+            }
+        },
         "api.ChallengeResponse": {
             "type": "object",
             "required": [
                 "challenge",
-                "code",
                 "expires_at",
                 "expires_in"
             ],
@@ -1483,9 +1835,17 @@ const docTemplate = `{
                     "example": "AXq3..."
                 },
                 "code": {
-                    "description": "Code is for the subject only: deliver it by your mailer or SMS gateway.",
+                    "description": "Code is for the subject only: deliver it by your mailer or SMS\ngateway. Absent when the service delivered it (channel).",
                     "type": "string",
                     "example": "482913"
+                },
+                "delivery": {
+                    "description": "Delivery says how the service sent the code, with channel.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.Delivery"
+                        }
+                    ]
                 },
                 "expires_at": {
                     "type": "string",
@@ -1555,6 +1915,43 @@ const docTemplate = `{
                 "valid": {
                     "type": "boolean",
                     "example": true
+                }
+            }
+        },
+        "api.Delivery": {
+            "type": "object",
+            "required": [
+                "channel",
+                "id",
+                "status",
+                "to"
+            ],
+            "properties": {
+                "channel": {
+                    "type": "string",
+                    "enum": [
+                        "email",
+                        "sms",
+                        "webhook"
+                    ],
+                    "example": "email"
+                },
+                "id": {
+                    "description": "ID is the provider's ID of the message: an email's Message-ID,\nTwilio's sid, the webhook body's id.",
+                    "type": "string",
+                    "example": "SM1f0e8ae6ade43cb3c0ce4525424e404f"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "sent"
+                    ],
+                    "example": "sent"
+                },
+                "to": {
+                    "description": "To is the destination, masked.",
+                    "type": "string",
+                    "example": "a***@example.com"
                 }
             }
         },
@@ -1815,6 +2212,64 @@ const docTemplate = `{
                 }
             }
         },
+        "api.OTPRequest": {
+            "type": "object",
+            "required": [
+                "email"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "example": "user@example.com"
+                },
+                "metaData": {
+                    "description": "MetaData is the caller's own; only its deviceName and timeZone are\nlogged.",
+                    "type": "object"
+                }
+            }
+        },
+        "api.OTPResponse": {
+            "type": "object",
+            "required": [
+                "token"
+            ],
+            "properties": {
+                "token": {
+                    "type": "string",
+                    "example": "AXq3..."
+                }
+            }
+        },
+        "api.OTPVerifyRequest": {
+            "type": "object",
+            "required": [
+                "otp",
+                "token"
+            ],
+            "properties": {
+                "otp": {
+                    "description": "OTP is a string, or a number left-padded with zeros.",
+                    "type": "string",
+                    "example": "482913"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "AXq3..."
+                }
+            }
+        },
+        "api.OTPVerifyResponse": {
+            "type": "object",
+            "required": [
+                "valid"
+            ],
+            "properties": {
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
         "api.Problem": {
             "type": "object",
             "required": [
@@ -1836,6 +2291,11 @@ const docTemplate = `{
                 "field": {
                     "type": "string",
                     "example": "digits"
+                },
+                "provider_code": {
+                    "description": "ProviderCode is the email or SMS provider's code for its refusal,\nwith delivery_failed: an SMTP reply code (550), Twilio's error (21211).",
+                    "type": "string",
+                    "example": "21211"
                 },
                 "scope": {
                     "description": "Scope is the scope the API key lacks, with insufficient_scope.",

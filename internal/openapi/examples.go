@@ -45,6 +45,8 @@ var routes = map[string]route{
 	"sealSecret": {"POST", "/seal"}, "resealSecret": {"POST", "/reseal"},
 	"hotpToken": {"POST", "/hotp/token"}, "hotpVerify": {"POST", "/hotp/verify"}, "hotpResync": {"POST", "/hotp/resync"},
 	"issueChallenge": {"POST", "/challenge"}, "verifyChallenge": {"POST", "/challenge/verify"},
+	"resendChallenge": {"POST", "/challenge/resend"},
+	"requestOTP":      {"POST", "/2fa/requestotp"}, "verifyOTP": {"POST", "/2fa/verifyotp"},
 	"generateRecoveryCodes": {"POST", "/generate/recovery-codes"}, "verifyRecoveryCode": {"POST", "/verify/recovery-code"},
 	"legacyGenerateSecret": {"GET", "/auth/generate/secret/base32/20"},
 	"legacyGenerateToken":  {"POST", "/auth/generate/token/base32"},
@@ -322,7 +324,11 @@ func record() ([]answer, error) {
 		}
 		return cfg.Handler()
 	}
-	for _, s := range append(specs(), extras()...) {
+	p, err := startProviders()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range append(append(specs(), extras()...), deliverySpecs(p)...) {
 		h, err := build(s.change)
 		if err != nil {
 			return nil, err

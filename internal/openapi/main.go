@@ -95,9 +95,10 @@ var pathOrder = []string{
 	"/generate/secret", "/generate/qr", "/generate/token", "/verify/token",
 	"/seal", "/reseal",
 	"/hotp/token", "/hotp/verify", "/hotp/resync",
-	"/challenge", "/challenge/verify",
+	"/challenge", "/challenge/verify", "/challenge/resend",
 	"/generate/recovery-codes", "/verify/recovery-code",
 	"/auth/generate/secret/{encoding}/{length}", "/auth/generate/token/{encoding}", "/auth/verify/token/{encoding}",
+	"/2fa/requestotp", "/2fa/verifyotp",
 	"/healthz", "/readyz",
 }
 

@@ -195,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * Issue an email or SMS code
-         * @description Returns a random `code` to deliver to `subject` by your own mailer or SMS gateway, and an opaque `challenge` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. Nothing is stored.
+         * @description Without `channel`: returns a random `code` to deliver to `subject` by your own mailer or SMS gateway, and an opaque `challenge` (AES-256-GCM over subject, purpose, expiry and code) to hand to the client. With `channel` (`email`, `sms` or `webhook`, as configured): the service sends the code to `subject` itself and answers the challenge without it, with the masked destination. Nothing is stored but the send counts: at most CHALLENGE_MAX_SENDS (5) codes to one destination in 10 minutes.
          */
         post: operations["issueChallenge"];
         delete?: never;
@@ -218,6 +218,26 @@ export interface paths {
          * @description Checks the code a user typed against its challenge, for the same subject and purpose. A challenge verifies once; after too many wrong codes it is dead. Every wrong answer is a 200 with `valid: false` and a `reason`.
          */
         post: operations["verifyChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/challenge/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a challenge's code again
+         * @description Sends the same code of a challenge the service sent, the same way, to the same destination: opened from the challenge, nothing stored. At most once per CHALLENGE_RESEND_COOLDOWN (30 s) per challenge, and within the destination's CHALLENGE_MAX_SENDS (5) codes in 10 minutes, which new challenges count too.
+         */
+        post: operations["resendChallenge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -327,6 +347,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/2fa/requestotp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a code (the email OTP service's route)
+         * @description As the email OTP service answered it: emails a 6-digit code to `email` and answers a `token` that checks it for 10 minutes, with POST /2fa/verifyotp. The API key comes as the `project_key` header (with the challenge and verify scopes) and its name as `project_name`. `metaData` is accepted; only its deviceName and timeZone are logged.
+         */
+        post: operations["requestOTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/2fa/verifyotp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an emailed code (the email OTP service's route)
+         * @description As the email OTP service answered it: `{"valid": true}` for the right code of a token from POST /2fa/requestotp, used once; a problem otherwise (`invalid_otp`, whose detail says mismatch, expired, replayed or invalid token; `too_many_attempts` once the address is locked).
+         */
+        post: operations["verifyOTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -366,8 +426,22 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         "api.ChallengeRequest": {
+            /**
+             * @description `channel`, when set, makes the service send the code to subject
+             *     itself (an email address for email, an E.164 number for sms, as the
+             *     gateway takes it for webhook) and answer without it.
+             * @example email
+             * @enum {string}
+             */
+            channel?: "email" | "sms" | "webhook";
             /** @example 6 */
             digits?: number;
+            /**
+             * @description `locale` picks the message's language (en, de; others fall back on
+             *     en), with channel.
+             * @example en
+             */
+            locale?: string;
             /**
              * @description `purpose` binds the code to one use, e.g. login or signup.
              * @example login
@@ -384,6 +458,16 @@ export interface components {
              */
             ttl?: number;
         };
+        "api.ChallengeResendRequest": {
+            /** @example AXq3... */
+            challenge: string;
+            /** @example en */
+            locale?: string;
+            /** @example login */
+            purpose?: string;
+            /** @example user@example.com */
+            subject: string;
+        };
         "api.ChallengeResponse": {
             /**
              * @description `challenge` is opaque: hand it to the client, which sends it back with
@@ -392,10 +476,13 @@ export interface components {
              */
             challenge: string;
             /**
-             * @description `code` is for the subject only: deliver it by your mailer or SMS gateway.
+             * @description `code` is for the subject only: deliver it by your mailer or SMS
+             *     gateway. Absent when the service delivered it (channel).
              * @example 482913
              */
-            code: string;
+            code?: string;
+            /** @description `delivery` says how the service sent the code, with channel. */
+            delivery?: components["schemas"]["api.Delivery"];
             /** @example 2026-11-22T18:40:00Z */
             expires_at: string;
             /** @example 600 */
@@ -429,6 +516,29 @@ export interface components {
             subject?: string;
             /** @example true */
             valid: boolean;
+        };
+        "api.Delivery": {
+            /**
+             * @example email
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "webhook";
+            /**
+             * @description `id` is the provider's ID of the message: an email's Message-ID,
+             *     Twilio's sid, the webhook body's id.
+             * @example SM1f0e8ae6ade43cb3c0ce4525424e404f
+             */
+            id: string;
+            /**
+             * @example sent
+             * @enum {string}
+             */
+            status: "sent";
+            /**
+             * @description `to` is the destination, masked.
+             * @example a***@example.com
+             */
+            to: string;
         };
         "api.HOTPResyncRequest": {
             /**
@@ -567,6 +677,32 @@ export interface components {
             /** @example v1.2.0 */
             version: string;
         };
+        "api.OTPRequest": {
+            /** @example user@example.com */
+            email: string;
+            /**
+             * @description `metaData` is the caller's own; only its deviceName and timeZone are
+             *     logged.
+             */
+            metaData?: Record<string, never>;
+        };
+        "api.OTPResponse": {
+            /** @example AXq3... */
+            token: string;
+        };
+        "api.OTPVerifyRequest": {
+            /**
+             * @description `otp` is a string, or a number left-padded with zeros.
+             * @example 482913
+             */
+            otp: string;
+            /** @example AXq3... */
+            token: string;
+        };
+        "api.OTPVerifyResponse": {
+            /** @example true */
+            valid: boolean;
+        };
         "api.Problem": {
             /** @example invalid_parameter */
             code: string;
@@ -574,6 +710,12 @@ export interface components {
             detail: string;
             /** @example digits */
             field?: string;
+            /**
+             * @description `provider_code` is the email or SMS provider's code for its refusal,
+             *     with delivery_failed: an SMTP reply code (550), Twilio's error (21211).
+             * @example 21211
+             */
+            provider_code?: string;
             /**
              * @description `scope` is the scope the API key lacks, with insufficient_scope.
              * @example verify
@@ -1854,7 +1996,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description subject, purpose, digits and ttl */
+        /** @description subject, purpose, digits and ttl; channel and locale to have the service send it */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["api.ChallengeRequest"];
@@ -1870,7 +2012,7 @@ export interface operations {
                     "application/json": components["schemas"]["api.ChallengeResponse"];
                 };
             };
-            /** @description invalid JSON or option (`invalid_parameter`, `missing_field`) */
+            /** @description invalid JSON or option, or a subject the channel cannot take (`invalid_parameter`, `missing_field`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1899,6 +2041,44 @@ export interface operations {
             };
             /** @description a body sent as another type than JSON (`unsupported_media_type`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description too many codes sent to this destination; see Retry-After (`too_many_sends`) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a channel this instance has no provider for (`delivery_not_configured`) */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the provider refused the message (provider_code) (`delivery_failed`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the provider or the guard store could not be reached (`delivery_unavailable`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1968,6 +2148,105 @@ export interface operations {
                 };
             };
             /** @description guard store unreachable, or the guard is off (`guard_off`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+        };
+    };
+    resendChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description challenge, subject and purpose, as issued */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["api.ChallengeResendRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["api.ChallengeResponse"];
+                };
+            };
+            /** @description invalid JSON, or a challenge that cannot be sent again (`invalid_challenge`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description API key missing or wrong (when keys are configured) (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description body over 64 KiB (`body_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a body sent as another type than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description sent again too soon, or too many codes to this destination; see Retry-After (`too_many_sends`) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the challenge's channel is no longer configured (`delivery_not_configured`) */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the provider refused the message (provider_code) (`delivery_failed`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the provider or the guard store could not be reached (`delivery_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2301,6 +2580,196 @@ export interface operations {
                 };
             };
             /** @description guard store unreachable (`store_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+        };
+    };
+    requestOTP: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description an API key with the challenge and verify scopes (when keys are configured) */
+                project_key?: string;
+                /** @description that key's name, as written */
+                project_name?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description email and metaData */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["api.OTPRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["api.OTPResponse"];
+                };
+            };
+            /** @description invalid JSON, or not one email address (`invalid_parameter`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description project_key missing or wrong, or project_name not its name (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description body over 64 KiB (`body_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a body sent as another type than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description too many codes sent to this address; see Retry-After (`too_many_sends`) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description no SMTP_URL (`delivery_not_configured`) */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the mail server refused the message (provider_code) (`delivery_failed`) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description the mail server or the guard store could not be reached (`delivery_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+        };
+    };
+    verifyOTP: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description an API key with the challenge and verify scopes (when keys are configured) */
+                project_key?: string;
+                /** @description that key's name, as written */
+                project_name?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description token and otp */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["api.OTPVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["api.OTPVerifyResponse"];
+                };
+            };
+            /** @description invalid JSON, or a code that does not check (`invalid_otp`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description project_key missing or wrong, or project_name not its name (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description body over 64 KiB (`body_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a body sent as another type than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description too many wrong codes for this address; see Retry-After (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description guard store unreachable, or the guard is off (`guard_off`) */
             503: {
                 headers: {
                     [name: string]: unknown;
