@@ -90,7 +90,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) (Receipt, error) {
 	_, domain, _ := strings.Cut(s.from, "@")
 	msg.SetMessageIDWithValue(hex.EncodeToString(raw[:]) + "@" + domain)
 	msg.SetDate()
-	id := msg.GetMessageID()
+	id := strings.Trim(msg.GetMessageID(), "<>")
 	return retry(ctx, func(ctx context.Context) (Receipt, error) {
 		client, err := mail.NewClient(s.host, s.opts...)
 		if err != nil {
