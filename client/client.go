@@ -158,6 +158,12 @@ func (c *Client) IssueChallenge(ctx context.Context, req api.ChallengeRequest) (
 	return call[api.ChallengeResponse](ctx, c, http.MethodPost, "/challenge", nil, req)
 }
 
+// Resend calls POST /challenge/resend: the same code of a challenge the
+// service sent (api.ChallengeRequest's Channel), the same way.
+func (c *Client) Resend(ctx context.Context, req api.ChallengeResendRequest) (*api.ChallengeResponse, error) {
+	return call[api.ChallengeResponse](ctx, c, http.MethodPost, "/challenge/resend", nil, req)
+}
+
 // VerifyChallenge calls POST /challenge/verify.
 func (c *Client) VerifyChallenge(ctx context.Context, req api.ChallengeVerifyRequest) (*api.ChallengeVerifyResponse, error) {
 	return call[api.ChallengeVerifyResponse](ctx, c, http.MethodPost, "/challenge/verify", nil, req)

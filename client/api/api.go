@@ -407,6 +407,14 @@ type ChallengeRequest struct {
 	Locale string `json:"locale,omitempty" maxLength:"16" example:"en"`
 }
 
+// The channels a challenge's code may go by, as ChallengeRequest names
+// them: the service then sends it itself.
+const (
+	ChannelEmail   = "email"
+	ChannelSMS     = "sms"
+	ChannelWebhook = "webhook"
+)
+
 // ChallengeResponse is a new code and its sealed challenge.
 type ChallengeResponse struct {
 	// Challenge is opaque: hand it to the client, which sends it back with
