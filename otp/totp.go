@@ -239,8 +239,8 @@ type Match struct {
 	// Malformed says the token could not be a code at all: the wrong
 	// length, or a character no code has. It is not Valid.
 	Malformed bool
-	Step  uint64 // the matched counter, when Valid
-	Drift int64  // Step minus the counter at the time of verification, when Valid
+	Step      uint64 // the matched counter, when Valid
+	Drift     int64  // Step minus the counter at the time of verification, when Valid
 }
 
 // NormalizeToken removes the spaces people type or paste inside a code.

@@ -61,6 +61,25 @@ assert.equal(copied?.code, "invalid_sealed");
 assert.equal(copied?.field, "sealed");
 console.log(`the row under another user's ID: ${response.status} ${copied?.code}`);
 
+// Login by email, when the service sends the code itself (SMTP_URL): the
+// answer holds no code, only where it went; a resend at once must wait.
+const { data: emailed, error: emailError, response: emailResponse } = await totp.POST("/challenge", {
+  body: { subject: `${userID}@example.com`, purpose: "login", channel: "email" },
+});
+if (emailResponse.status === 501) {
+  console.log(`email codes: ${emailError?.code} (no SMTP_URL)`);
+} else {
+  assert.equal(emailError, undefined, JSON.stringify(emailError));
+  assert.equal(emailed!.code, undefined, "the service sent the code; the answer has none");
+  assert.equal(emailed!.delivery?.status, "sent");
+  const { error: soon, response: soonResponse } = await totp.POST("/challenge/resend", {
+    body: { challenge: emailed!.challenge, subject: `${userID}@example.com`, purpose: "login" },
+  });
+  assert.equal(soonResponse.status, 429);
+  assert.equal(soon?.code, "too_many_sends");
+  console.log(`emailed to ${emailed!.delivery?.to}; a resend at once: ${soon?.code}, retry after ${soonResponse.headers.get("retry-after")} s`);
+}
+
 // Rotation: reseal under the key that seals now.
 const { data: resealed } = await totp.POST("/reseal", { body: { sealed: row.sealed, context: userID } });
 assert.equal(resealed!.rotated, false);
