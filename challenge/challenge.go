@@ -362,21 +362,40 @@ var ErrTooManySends = fault.New(fault.Throttled, api.CodeTooManySends, "",
 // challenges and resends, so re-issuing does not get around it. Every
 // refused send is free; every counted one counts whether or not the
 // provider then delivers it.
-func (s *Service) CountSend(ctx context.Context, owner, destination string, is Issued) error {
+//
+// prefix, when set, names the block of destinations this one belongs to
+// (a number without its last digits): a block gets PrefixFactor times
+// the sends of one destination, so that a caller cycling through a
+// range of numbers (SMS pumping) meets a limit too.
+func (s *Service) CountSend(ctx context.Context, owner, destination, prefix string, is Issued) error {
 	if s.store == nil {
 		return ErrNoStore
 	}
+	if err := s.count(ctx, owner, "destination", destination, []guard.Record{
+		{Key: "r:" + is.ID, Limit: s.cooldown},
+		{Key: "d", Limit: s.sends},
+	}); err != nil || prefix == "" {
+		return err
+	}
+	block := s.sends
+	block.Max *= PrefixFactor
+	return s.count(ctx, owner, "prefix", prefix, []guard.Record{{Key: "p", Limit: block}})
+}
+
+// PrefixFactor is how many times one destination's sends a block of
+// destinations gets.
+const PrefixFactor = 10
+
+// count counts a send in records under the HMAC of kind and name.
+func (s *Service) count(ctx context.Context, owner, kind, name string, records []guard.Record) error {
 	mac := hmac.New(sha256.New, s.fpKey)
-	mac.Write([]byte("destination\x00"))
-	mac.Write([]byte(destination))
+	mac.Write([]byte(kind + "\x00"))
+	mac.Write([]byte(name))
 	out, err := guard.Decide(ctx, s.store, guard.Op{
-		Now: s.now(),
-		Tag: "cd:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)),
-		Records: []guard.Record{
-			{Key: "r:" + is.ID, Limit: s.cooldown},
-			{Key: "d", Limit: s.sends},
-		},
-		Owner: owner,
+		Now:     s.now(),
+		Tag:     "c" + kind[:1] + ":" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)),
+		Records: records,
+		Owner:   owner,
 	})
 	switch {
 	case err != nil:

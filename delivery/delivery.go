@@ -135,6 +135,17 @@ func Destination(channel Channel, subject string, countries []string) (string, e
 	return "", ErrUnknownChannel
 }
 
+// Prefix is the block of destinations to belongs to, for the limits
+// against SMS pumping: an E.164 number without its last three digits (a
+// thousand numbers); "" for the other channels, whose destinations share
+// no such ranges.
+func Prefix(channel Channel, to string) string {
+	if channel != SMS || len(to) < 8 {
+		return ""
+	}
+	return to[:len(to)-3]
+}
+
 // CheckLocale accepts an empty locale (the default) or a short language
 // tag of letters, digits and hyphens.
 func CheckLocale(locale string) error {

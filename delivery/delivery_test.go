@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -276,4 +277,28 @@ func TestNew(t *testing.T) {
 	assert.Equal(t, []delivery.Channel{delivery.Email, delivery.SMS, delivery.Webhook}, d.Channels())
 	_, err = d.Destination(delivery.SMS, "+4915123456789")
 	assert.ErrorIs(t, err, delivery.ErrCountry, "SMS_COUNTRIES is read case-insensitively: gb is GB")
+}
+
+// TestSilentMailServer: a server that takes the connection and says
+// nothing holds a delivery no longer than its timeout.
+func TestSilentMailServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, silent, until the test ends
+		}
+	}()
+	d, err := delivery.New(delivery.Options{SMTPURL: "smtp://" + ln.Addr().String() + "?starttls=none", EmailFrom: "codes@example.com", Timeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = d.Send(context.Background(), delivery.Message{Channel: delivery.Email, To: "a@example.com", Code: "482913", ExpiresAt: time.Now().Add(time.Minute)})
+	assert.ErrorIs(t, err, delivery.ErrUnreachable)
+	assert.Less(t, time.Since(start), 1500*time.Millisecond)
+	assert.NotContains(t, err.Error(), "a@example.com")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) (Receipt, error) {
 	msg.SetDate()
 	id := strings.Trim(msg.GetMessageID(), "<>")
 	return retry(ctx, func(ctx context.Context) (Receipt, error) {
-		client, err := mail.NewClient(s.host, s.opts...)
+		// A server that takes the connection and then says nothing holds
+		// a try no longer than the time left.
+		opts := s.opts
+		if deadline, ok := ctx.Deadline(); ok {
+			opts = append(slices.Clone(s.opts), mail.WithTimeout(max(time.Until(deadline), 10*time.Millisecond)))
+		}
+		client, err := mail.NewClient(s.host, opts...)
 		if err != nil {
 			return Receipt{}, err
 		}

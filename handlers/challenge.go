@@ -127,7 +127,7 @@ func (s *server) send(c *gin.Context, is challenge.Issued, locale string) (sent,
 	if _, err := s.delivery.Destination(channel, is.Subject); err != nil {
 		return sent{}, err
 	}
-	if err := s.challenges.CountSend(ctx, keyName(c), is.Subject, is); err != nil {
+	if err := s.challenges.CountSend(ctx, keyName(c), is.Subject, delivery.Prefix(channel, is.Subject), is); err != nil {
 		return sent{}, err
 	}
 	masked := delivery.Mask(channel, is.Subject)

@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/internal/apitest"
 )
 
@@ -70,5 +73,35 @@ func TestMetricsNeedTheMetricsScope(t *testing.T) {
 		w := httptest.NewRecorder()
 		a.handler.ServeHTTP(w, req)
 		assert.Equal(t, tt.want, w.Code)
+	}
+}
+
+// TestDeliveryMetrics: deliveries are counted by channel and result, and
+// no label or value holds the destination or the code.
+func TestDeliveryMetrics(t *testing.T) {
+	var code string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m delivery.WebhookMessage
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &m)
+		code = m.Code
+		if m.To == "refused-subject" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	defer hook.Close()
+	d, err := delivery.New(delivery.Options{WebhookURL: hook.URL, WebhookSecret: []byte("metrics-webhook-secret")})
+	require.NoError(t, err)
+	a := newAPI(t, time.Now(), func(c *apitest.Options) { c.Delivery = d })
+	w := a.do(t, http.MethodPost, "/challenge", `{"subject":"metrics-subject","channel":"webhook"}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	w = a.do(t, http.MethodPost, "/challenge", `{"subject":"refused-subject","channel":"webhook"}`)
+	require.Equal(t, http.StatusBadGateway, w.Code, w.Body.String())
+	scrape := a.do(t, http.MethodGet, "/metrics", "").Body.String()
+	assert.Contains(t, scrape, `totp_deliveries_total{channel="webhook",result="sent"} 1`)
+	assert.Contains(t, scrape, `totp_deliveries_total{channel="webhook",result="failed"} 1`)
+	assert.Contains(t, scrape, `totp_delivery_duration_seconds_count{channel="webhook"} 2`)
+	for _, secret := range []string{"metrics-subject", "refused-subject", code} {
+		assert.NotContains(t, scrape, secret)
 	}
 }
