@@ -34,6 +34,7 @@ import (
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
 	"github.com/acme/totp/telemetry"
+	"github.com/acme/totp/trust"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.0".
@@ -119,6 +120,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	var trusted *trust.Service // never a random key: it would sign every device out at a restart
+	if len(cfg.TrustKeys) > 0 {
+		if trusted, err = trust.New(trust.Options{Keys: cfg.TrustKeys, MaxAge: cfg.TrustMaxAge}); err != nil {
+			return err
+		}
+	}
 	cfg.Delivery.Now = time.Now
 	deliverer, err := delivery.New(cfg.Delivery)
 	if err != nil {
@@ -136,6 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			MaxFailures: cfg.MaxFailures, FailureWindow: cfg.FailureWindow}),
 		Sealer:   sealer,
 		Delivery: deliverer,
+		Trust:    trusted,
 		Keys:     ring,
 		Tracing:  tracing,
 		Version:  version,

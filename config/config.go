@@ -33,6 +33,7 @@ import (
 	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/seal"
+	"github.com/acme/totp/trust"
 )
 
 // Config is everything the service reads at start.
@@ -77,6 +78,8 @@ type Config struct {
 	ChallengeMinDigits          int
 	RecoveryKeys                []seal.Key // the first hashes, all check
 	SealKeys                    []seal.Key // the first seals, all open
+	TrustKeys                   []seal.Key // the first seals, all open
+	TrustMaxAge                 time.Duration
 
 	// OTLPEndpoint is OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, which the
 	// exporter reads itself; here for the start-up line.
@@ -110,7 +113,7 @@ func flagKind(f *flag.Flag) string {
 type raw struct {
 	guardMode, guardKey, capacity, secretMax, sealMode string
 	challengeKeys, recoveryKeys, sealKeys              string
-	countries, webhookSecret                           string
+	countries, webhookSecret, trustKeys                string
 }
 
 // define declares every flag on fs, writing into cfg and r.
@@ -160,6 +163,8 @@ func define(fs *flag.FlagSet, cfg *Config, r *raw, getenv func(string) string) {
 	fs.StringVar(&d.Issuer, "issuer", "TOTP service", "the service's name in the messages")
 	fs.DurationVar(&cfg.ResendCooldown, "challenge-resend-cooldown", challenge.DefaultResendCooldown, "least time between two sends of one challenge")
 	fs.IntVar(&cfg.MaxSends, "challenge-max-sends", challenge.DefaultMaxSends, "most codes one destination gets in 10 minutes, new challenges and resends alike")
+	fs.StringVar(&r.trustKeys, "trust-keys", "", "keys of trusted-device tokens, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, /trust answers 501 (prefer the env)")
+	fs.DurationVar(&cfg.TrustMaxAge, "trust-max-age", trust.DefaultMaxAge, "longest a trusted-device token slides from its first issue, after which the user passes the second factor again")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 }
 
@@ -297,6 +302,12 @@ func (cfg *Config) finish(getenv func(string) string, r raw) error {
 	if cfg.SealKeys, err = seal.ParseKeys("SEAL_KEYS", r.sealKeys); err != nil {
 		return err
 	}
+	if cfg.TrustKeys, err = seal.ParseKeys("TRUST_KEYS", r.trustKeys); err != nil {
+		return err
+	}
+	if cfg.TrustMaxAge < trust.MinTTL {
+		return errors.New("TRUST_MAX_AGE must be at least 1h")
+	}
 	if r.countries != "" {
 		cfg.Delivery.Countries = strings.Split(r.countries, ",")
 	}
@@ -353,7 +364,7 @@ func (cfg Config) LogValue() slog.Value {
 		slog.Any("api_keys", KeyNames(cfg.APIKeys)), slog.Bool("allow_no_auth", cfg.AllowNoAuth), slog.Bool("seal_context_optional", cfg.SealContextOptional),
 		slog.Any("challenge_keys", keyIDs(cfg.ChallengeKeys)), slog.Any("seal_keys", keyIDs(cfg.SealKeys)),
 		slog.Int("challenge_max_attempts", cfg.ChallengeMaxAttempts), slog.Int("challenge_subject_max_failures", cfg.ChallengeSubjectMaxFailures),
-		slog.Int("challenge_min_digits", cfg.ChallengeMinDigits), slog.Any("recovery_keys", keyIDs(cfg.RecoveryKeys)), slog.String("pprof_addr", cfg.PprofAddr),
+		slog.Int("challenge_min_digits", cfg.ChallengeMinDigits), slog.Any("trust_keys", keyIDs(cfg.TrustKeys)), slog.String("trust_max_age", cfg.TrustMaxAge.String()), slog.Any("recovery_keys", keyIDs(cfg.RecoveryKeys)), slog.String("pprof_addr", cfg.PprofAddr),
 		slog.String("otlp_endpoint", RedactURL(cfg.OTLPEndpoint)),
 		slog.String("smtp_url", RedactURL(cfg.Delivery.SMTPURL)), slog.String("email_from", cfg.Delivery.EmailFrom),
 		slog.String("twilio_account_sid", cfg.Delivery.TwilioAccountSID), slog.Bool("twilio_auth_token", cfg.Delivery.TwilioAuthToken != ""),

@@ -1558,6 +1558,152 @@ const docTemplate = `{
                 ]
             }
         },
+        "/trust": {
+            "post": {
+                "description": "After the user passed the second factor on a device: a token for that device's cookie, sealed under TRUST_KEYS, binding ` + "`" + `subject` + "`" + ` (the user's immutable ID), ` + "`" + `device` + "`" + ` (an ID the cookie keeps), ` + "`" + `epoch` + "`" + ` (a number you keep per user) and its expiry (` + "`" + `ttl` + "`" + `, 30 days by default, at most 90). Check it with POST /trust/verify; raise the user's epoch to sign out every device. Nothing is stored.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "trusted devices"
+                ],
+                "summary": "Remember a device",
+                "operationId": "issueTrust",
+                "parameters": [
+                    {
+                        "description": "subject, device, epoch and ttl",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.TrustRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.TrustResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON or field",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "no TRUST_KEYS",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
+        "/trust/verify": {
+            "post": {
+                "description": "Whether a device's token still holds for ` + "`" + `subject` + "`" + `, ` + "`" + `device` + "`" + ` and the user's current ` + "`" + `epoch` + "`" + `. When it does, the answer carries it refreshed (a ttl from now, never beyond TRUST_MAX_AGE from the first issue): put it in the cookie instead. Otherwise ` + "`" + `valid` + "`" + ` is false with a ` + "`" + `reason` + "`" + `: expired, wrong_subject, wrong_device, revoked (the epoch moved on) or invalid_token (one answer for every malformed or forged token).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "trusted devices"
+                ],
+                "summary": "Check a remembered device",
+                "operationId": "verifyTrust",
+                "parameters": [
+                    {
+                        "description": "token, subject, device and epoch",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.TrustVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.TrustVerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid JSON or field",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "API key missing or wrong (when keys are configured)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "body over 64 KiB",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "a body sent as another type than JSON",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "501": {
+                        "description": "no TRUST_KEYS",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                },
+                "security": [
+                    {
+                        "ApiKeyAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ]
+            }
+        },
         "/verify/recovery-code": {
             "post": {
                 "description": "Checks a typed code against the stored hashes (at most 20), in constant time. When valid, delete the hash at ` + "`" + `index` + "`" + `. Failures are throttled per hash set, like TOTP failures.",
@@ -2792,6 +2938,116 @@ const docTemplate = `{
                 }
             }
         },
+        "api.TrustRequest": {
+            "type": "object",
+            "required": [
+                "device",
+                "subject"
+            ],
+            "properties": {
+                "device": {
+                    "description": "Device is an opaque ID the caller keeps in the device's cookie.",
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "d-7f3a9c"
+                },
+                "epoch": {
+                    "description": "Epoch is a number the caller keeps per user (0 when left out):\nraising it revokes every token of the user.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "subject": {
+                    "description": "Subject is the user's immutable ID.",
+                    "type": "string",
+                    "maxLength": 320,
+                    "example": "user-42"
+                },
+                "ttl": {
+                    "description": "TTL is the seconds the token holds, each check sliding it by as\nmuch again (30 days when left out).",
+                    "type": "integer",
+                    "maximum": 7776000,
+                    "minimum": 3600,
+                    "example": 2592000
+                }
+            }
+        },
+        "api.TrustResponse": {
+            "type": "object",
+            "required": [
+                "expires_at",
+                "token"
+            ],
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-12-31T12:00:00Z"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "t1.2026-12.Kx9..."
+                }
+            }
+        },
+        "api.TrustVerifyRequest": {
+            "type": "object",
+            "required": [
+                "device",
+                "subject",
+                "token"
+            ],
+            "properties": {
+                "device": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "d-7f3a9c"
+                },
+                "epoch": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "subject": {
+                    "type": "string",
+                    "maxLength": 320,
+                    "example": "user-42"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "t1.2026-12.Kx9..."
+                }
+            }
+        },
+        "api.TrustVerifyResponse": {
+            "type": "object",
+            "required": [
+                "valid"
+            ],
+            "properties": {
+                "expires_at": {
+                    "type": "string",
+                    "example": "2026-12-31T12:00:00Z"
+                },
+                "reason": {
+                    "description": "Reason says why not: expired, wrong_subject, wrong_device, revoked\n(the user's epoch moved on) or invalid_token.",
+                    "type": "string",
+                    "enum": [
+                        "expired",
+                        "wrong_subject",
+                        "wrong_device",
+                        "revoked",
+                        "invalid_token"
+                    ],
+                    "example": "revoked"
+                },
+                "token": {
+                    "type": "string",
+                    "example": "t1.2026-12.Kx9..."
+                },
+                "valid": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
         "api.VerifyRequest": {
             "type": "object",
             "required": [
@@ -2980,6 +3236,10 @@ const docTemplate = `{
         {
             "description": "Single-use recovery codes, checked against their hashes",
             "name": "recovery codes"
+        },
+        {
+            "description": "\"Remember this device\": sealed tokens for a device's cookie, refreshed on every check, revoked by the user's epoch",
+            "name": "trusted devices"
         },
         {
             "description": "The original service's route forms, kept for callers migrating without change",

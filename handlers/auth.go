@@ -43,6 +43,8 @@ var routeScopes = map[string]access.Scope{
 	"POST /challenge/resend":                      access.Challenge,
 	"POST /2fa/requestotp":                        access.Challenge,
 	"POST /2fa/verifyotp":                         access.Verify,
+	"POST /trust":                                 access.Enrol,
+	"POST /trust/verify":                          access.Verify,
 	"POST /auth/verify/token/:encoding":           access.Verify,
 	"POST /generate/token":                        access.Reveal,
 	"POST /generate/qr":                           access.Reveal,

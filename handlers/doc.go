@@ -22,6 +22,8 @@
 //	@tag.description			Email and SMS codes, with no storage
 //	@tag.name					recovery codes
 //	@tag.description			Single-use recovery codes, checked against their hashes
+//	@tag.name					trusted devices
+//	@tag.description			"Remember this device": sealed tokens for a device's cookie, refreshed on every check, revoked by the user's epoch
 //	@tag.name					original routes
 //	@tag.description			The original service's route forms, kept for callers migrating without change
 //	@tag.name					operations

@@ -310,6 +310,8 @@ func TestScopes(t *testing.T) {
 		"POST /2fa/verifyotp":                         access.Verify,
 		"POST /challenge/resend":                      access.Challenge,
 		"POST /2fa/requestotp":                        access.Challenge,
+		"POST /trust":                                 access.Enrol,
+		"POST /trust/verify":                          access.Verify,
 		"POST /generate/token":                        access.Reveal,
 		"POST /generate/qr":                           access.Reveal,
 		"POST /hotp/token":                            access.Reveal,

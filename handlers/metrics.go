@@ -31,6 +31,7 @@ type metrics struct {
 	seals                  *children[sealLabels, prometheus.Counter]
 	refusals               *children[refusalLabels, prometheus.Counter]
 	deliveries             *children[deliveryLabels, prometheus.Counter]
+	trust                  *children[sealLabels, prometheus.Counter]
 	deliveryTime           *prometheus.HistogramVec
 }
 
@@ -152,8 +153,15 @@ func newMetrics(store guard.Store, version string) *metrics {
 		Help:    "How long a delivery took, retries included, by channel.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10},
 	}, []string{"channel"})
+	trustOps := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "totp_trust_total",
+		Help: "Trusted-device tokens issued (operation issue) and checked (operation verify), by result: ok, valid, or the reason a token does not hold.",
+	}, []string{"operation", "result"})
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
+		trust: newChildren(func(l sealLabels) prometheus.Counter {
+			return trustOps.WithLabelValues(l.operation, l.result)
+		}),
 		deliveries: newChildren(func(l deliveryLabels) prometheus.Counter {
 			return deliveries.WithLabelValues(l.channel, l.result)
 		}),
@@ -187,7 +195,7 @@ func newMetrics(store guard.Store, version string) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests, duration, verifications, m.challengesIssued,
 		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals, refusals,
-		deliveries, deliveryTime,
+		deliveries, deliveryTime, trustOps,
 	)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "totp_build_info",
@@ -297,6 +305,10 @@ func (m *metrics) countRecoveryVerification(reason guard.Reason, err error, key 
 }
 
 func (m *metrics) countChallengeIssued() { m.challengesIssued.Inc() }
+
+func (m *metrics) countTrust(operation, result string) {
+	m.trust.get(sealLabels{operation, result}).Inc()
+}
 
 func (m *metrics) countDelivery(channel, result string, took time.Duration) {
 	m.deliveries.get(deliveryLabels{channel, result}).Inc()

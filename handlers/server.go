@@ -26,6 +26,7 @@ import (
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
+	"github.com/acme/totp/trust"
 )
 
 // Config is what the handlers depend on: the domain services main
@@ -51,6 +52,9 @@ type Config struct {
 	// Sealer seals the secrets callers store; nil answers sealing and
 	// opening with sealing_not_configured.
 	Sealer *otp.Sealer
+	// Trust issues and checks trusted-device tokens; nil answers them
+	// with trust_not_configured.
+	Trust *trust.Service
 	// Delivery sends challenge codes through the channels it has; nil:
 	// none, and channel answers delivery_not_configured.
 	Delivery *delivery.Deliverer
@@ -84,6 +88,7 @@ type server struct {
 	recovery   *recovery.Service
 	sealer     *otp.Sealer // nil without SealKeys
 	delivery   *delivery.Deliverer
+	trust      *trust.Service
 	metrics    *metrics
 	version    string
 
@@ -121,6 +126,7 @@ func newServer(cfg Config) (*server, error) {
 		recovery:     cfg.Recovery,
 		sealer:       cfg.Sealer,
 		delivery:     cfg.Delivery,
+		trust:        cfg.Trust,
 		metrics:      newMetrics(cfg.Store, cfg.Version),
 		version:      cfg.Version,
 		fullWarnings: rareLog{every: time.Minute},
@@ -207,6 +213,9 @@ func (s *server) routes(keys *access.Ring, tracing trace.TracerProvider) *gin.En
 	keyed.POST("/challenge/resend", s.handle(s.resendChallenge))
 	keyed.POST("/generate/recovery-codes", s.handle(s.generateRecoveryCodes))
 	keyed.POST("/verify/recovery-code", s.handle(s.verifyRecoveryCode))
+
+	keyed.POST("/trust", s.handle(s.issueTrust))
+	keyed.POST("/trust/verify", s.handle(s.verifyTrust))
 
 	project := keyed.Group("/2fa")
 	project.POST("/requestotp", s.handle(s.requestOTP))

@@ -90,6 +90,9 @@ const (
 	// CodeInvalidOTP: the email OTP service's verify got a wrong, expired
 	// or used code, or a token that does not check; detail says which.
 	CodeInvalidOTP = "invalid_otp"
+	// CodeTrustNotConfigured: trusted-device tokens asked of an instance
+	// started without TRUST_KEYS.
+	CodeTrustNotConfigured = "trust_not_configured"
 	// CodeInvalidChallenge: a challenge to resend that does not open, is
 	// another subject's or purpose's, has expired, or was not sent by
 	// this service.
@@ -446,6 +449,46 @@ type ChallengeResendRequest struct {
 	Subject   string `json:"subject" example:"user@example.com" validate:"required"`
 	Purpose   string `json:"purpose,omitempty" example:"login"`
 	Locale    string `json:"locale,omitempty" maxLength:"16" example:"en"`
+}
+
+// TrustRequest asks for a trusted-device token, once the user passed the
+// second factor on that device.
+type TrustRequest struct {
+	// Subject is the user's immutable ID.
+	Subject string `json:"subject" maxLength:"320" example:"user-42" validate:"required"`
+	// Device is an opaque ID the caller keeps in the device's cookie.
+	Device string `json:"device" maxLength:"128" example:"d-7f3a9c" validate:"required"`
+	// Epoch is a number the caller keeps per user (0 when left out):
+	// raising it revokes every token of the user.
+	Epoch uint64 `json:"epoch,omitempty" example:"0"`
+	// TTL is the seconds the token holds, each check sliding it by as
+	// much again (30 days when left out).
+	TTL *int `json:"ttl,omitempty" minimum:"3600" maximum:"7776000" example:"2592000"`
+}
+
+// TrustResponse is a trusted-device token.
+type TrustResponse struct {
+	Token     string `json:"token" example:"t1.2026-12.Kx9..." validate:"required"`
+	ExpiresAt string `json:"expires_at" example:"2026-12-31T12:00:00Z" validate:"required"`
+}
+
+// TrustVerifyRequest checks a trusted-device token.
+type TrustVerifyRequest struct {
+	Token   string `json:"token" example:"t1.2026-12.Kx9..." validate:"required"`
+	Subject string `json:"subject" maxLength:"320" example:"user-42" validate:"required"`
+	Device  string `json:"device" maxLength:"128" example:"d-7f3a9c" validate:"required"`
+	Epoch   uint64 `json:"epoch,omitempty" example:"0"`
+}
+
+// TrustVerifyResponse says whether the token holds; when it does, Token
+// is its refreshed form, to put in the cookie instead.
+type TrustVerifyResponse struct {
+	Valid bool `json:"valid" example:"true" validate:"required"`
+	// Reason says why not: expired, wrong_subject, wrong_device, revoked
+	// (the user's epoch moved on) or invalid_token.
+	Reason    string `json:"reason,omitempty" enums:"expired,wrong_subject,wrong_device,revoked,invalid_token" example:"revoked"`
+	Token     string `json:"token,omitempty" example:"t1.2026-12.Kx9..."`
+	ExpiresAt string `json:"expires_at,omitempty" example:"2026-12-31T12:00:00Z"`
 }
 
 // OTPRequest is the email OTP service's POST /2fa/requestotp body.

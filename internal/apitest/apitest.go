@@ -21,6 +21,7 @@ import (
 	"github.com/acme/totp/otp"
 	"github.com/acme/totp/recovery"
 	"github.com/acme/totp/seal"
+	"github.com/acme/totp/trust"
 )
 
 // Limits of the guard as set here.
@@ -55,6 +56,8 @@ type Options struct {
 	// Keys and KeyShare: with keys, each key may hold KeyShare records.
 	Keys     *access.Ring
 	KeyShare int
+	// Trust, when set, issues trusted-device tokens; nil: none.
+	Trust *trust.Service
 	// Delivery, when set, sends codes (challenge channels); nil: none.
 	Delivery *delivery.Deliverer
 	// ResendCooldown and MaxSends pace sends (challenge's defaults when 0).
@@ -107,6 +110,7 @@ func (o Options) Handler() (http.Handler, error) {
 		}),
 		Sealer:        sealer,
 		Delivery:      o.Delivery,
+		Trust:         o.Trust,
 		QRConcurrency: o.QRConcurrency,
 		Keys:          o.Keys,
 		Version:       "test",

@@ -97,6 +97,7 @@ var pathOrder = []string{
 	"/hotp/token", "/hotp/verify", "/hotp/resync",
 	"/challenge", "/challenge/verify", "/challenge/resend",
 	"/generate/recovery-codes", "/verify/recovery-code",
+	"/trust", "/trust/verify",
 	"/auth/generate/secret/{encoding}/{length}", "/auth/generate/token/{encoding}", "/auth/verify/token/{encoding}",
 	"/2fa/requestotp", "/2fa/verifyotp",
 	"/healthz", "/readyz",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	mathrand "math/rand/v2"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/internal/apitest"
+	"github.com/acme/totp/seal"
+	"github.com/acme/totp/trust"
 )
 
 // Providers for the examples of codes the service sends itself: an SMTP
@@ -234,5 +237,43 @@ func deliverySpecs(p *providers) []spec {
 		verifyOTP("guard_off", "GUARD=off", 503, func(c *apitest.Options) { ok(c); noGuard(c) }, func(http.Handler) string {
 			return `{"token":"` + token(p.another(nil)) + `","otp":"000000"}`
 		}),
+	}
+}
+
+// trusting configures the service with a trust key, on the examples'
+// clock and a seeded source.
+func trusting(c *apitest.Options) {
+	s, err := trust.New(trust.Options{Keys: []seal.Key{{ID: "2026-12", Secret: bytes.Repeat([]byte{3}, seal.KeyLen)}},
+		Now: func() time.Time { return now }, Random: mathrand.NewChaCha8([32]byte{9})})
+	if err != nil {
+		panic(err)
+	}
+	c.Trust = s
+}
+
+// trustSpecs are the examples of trusted-device tokens.
+func trustSpecs() []spec {
+	issue := `{"subject":"user-42","device":"d-7f3a9c","epoch":3}`
+	token := func(h http.Handler) string {
+		w := send(h, "POST", "/trust", issue)
+		var r struct {
+			Token string `json:"token"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &r)
+		return r.Token
+	}
+	check := func(name, summary string, want int, epoch string) spec {
+		return with(spec{op: "verifyTrust", name: name, summary: summary, want: want, run: func(h http.Handler) *httptest.ResponseRecorder {
+			return send(h, "POST", "/trust/verify", `{"token":"`+token(h)+`","subject":"user-42","device":"d-7f3a9c","epoch":`+epoch+`}`)
+		}}, trusting)
+	}
+	return []spec{
+		with(post("issueTrust", "issued", "for 30 days", 200, issue), trusting),
+		with(post("issueTrust", "invalid_parameter", "a ttl over 90 days", 400, `{"subject":"user-42","device":"d-7f3a9c","ttl":9999999}`), trusting),
+		post("issueTrust", "trust_not_configured", "no TRUST_KEYS", 501, issue),
+		check("valid", "refreshed: put the new token in the cookie", 200, "3"),
+		check("revoked", "the user's epoch moved on: signed out everywhere", 200, "4"),
+		with(post("verifyTrust", "missing_field", "no token", 400, `{"subject":"user-42","device":"d-7f3a9c"}`), trusting),
+		post("verifyTrust", "trust_not_configured", "no TRUST_KEYS", 501, `{"token":"t1.x.AAAA","subject":"user-42","device":"d-7f3a9c"}`),
 	}
 }

@@ -284,6 +284,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/trust": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remember a device
+         * @description After the user passed the second factor on a device: a token for that device's cookie, sealed under TRUST_KEYS, binding `subject` (the user's immutable ID), `device` (an ID the cookie keeps), `epoch` (a number you keep per user) and its expiry (`ttl`, 30 days by default, at most 90). Check it with POST /trust/verify; raise the user's epoch to sign out every device. Nothing is stored.
+         */
+        post: operations["issueTrust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/trust/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a remembered device
+         * @description Whether a device's token still holds for `subject`, `device` and the user's current `epoch`. When it does, the answer carries it refreshed (a ttl from now, never beyond TRUST_MAX_AGE from the first issue): put it in the cookie instead. Otherwise `valid` is false with a `reason`: expired, wrong_subject, wrong_device, revoked (the epoch moved on) or invalid_token (one answer for every malformed or forged token).
+         */
+        post: operations["verifyTrust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/generate/secret/{encoding}/{length}": {
         parameters: {
             query?: never;
@@ -1071,6 +1111,61 @@ export interface components {
             step: number;
             /** @example 017724 */
             token: string;
+        };
+        "api.TrustRequest": {
+            /**
+             * @description `device` is an opaque ID the caller keeps in the device's cookie.
+             * @example d-7f3a9c
+             */
+            device: string;
+            /**
+             * @description `epoch` is a number the caller keeps per user (0 when left out):
+             *     raising it revokes every token of the user.
+             * @example 0
+             */
+            epoch?: number;
+            /**
+             * @description `subject` is the user's immutable ID.
+             * @example user-42
+             */
+            subject: string;
+            /**
+             * @description `ttl` is the seconds the token holds, each check sliding it by as
+             *     much again (30 days when left out).
+             * @example 2592000
+             */
+            ttl?: number;
+        };
+        "api.TrustResponse": {
+            /** @example 2026-12-31T12:00:00Z */
+            expires_at: string;
+            /** @example t1.2026-12.Kx9... */
+            token: string;
+        };
+        "api.TrustVerifyRequest": {
+            /** @example d-7f3a9c */
+            device: string;
+            /** @example 0 */
+            epoch?: number;
+            /** @example user-42 */
+            subject: string;
+            /** @example t1.2026-12.Kx9... */
+            token: string;
+        };
+        "api.TrustVerifyResponse": {
+            /** @example 2026-12-31T12:00:00Z */
+            expires_at?: string;
+            /**
+             * @description `reason` says why not: expired, wrong_subject, wrong_device, revoked
+             *     (the user's epoch moved on) or invalid_token.
+             * @example revoked
+             * @enum {string}
+             */
+            reason?: "expired" | "wrong_subject" | "wrong_device" | "revoked" | "invalid_token";
+            /** @example t1.2026-12.Kx9... */
+            token?: string;
+            /** @example true */
+            valid: boolean;
         };
         /** @description Send the secret in one of three forms: `secret` (with its options), `sealed` (with its `context`), or `uri`. */
         "api.VerifyRequest": components["schemas"]["api.VerifyRequest.secret"] | components["schemas"]["api.VerifyRequest.sealed"] | components["schemas"]["api.VerifyRequest.uri"];
@@ -2390,6 +2485,146 @@ export interface operations {
             };
             /** @description guard store unreachable (`store_unavailable`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+        };
+    };
+    issueTrust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description subject, device, epoch and ttl */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["api.TrustRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["api.TrustResponse"];
+                };
+            };
+            /** @description invalid JSON or field (`invalid_parameter`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description API key missing or wrong (when keys are configured) (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description body over 64 KiB (`body_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a body sent as another type than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description no TRUST_KEYS (`trust_not_configured`) */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+        };
+    };
+    verifyTrust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description token, subject, device and epoch */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["api.TrustVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["api.TrustVerifyResponse"];
+                };
+            };
+            /** @description invalid JSON or field (`missing_field`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description API key missing or wrong (when keys are configured) (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description body over 64 KiB (`body_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description a body sent as another type than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["api.Problem"];
+                };
+            };
+            /** @description no TRUST_KEYS (`trust_not_configured`) */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
