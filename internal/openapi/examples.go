@@ -47,7 +47,7 @@ var routes = map[string]route{
 	"issueChallenge": {"POST", "/challenge"}, "verifyChallenge": {"POST", "/challenge/verify"},
 	"resendChallenge": {"POST", "/challenge/resend"},
 	"requestOTP":      {"POST", "/2fa/requestotp"}, "verifyOTP": {"POST", "/2fa/verifyotp"},
-	"issueTrust":      {"POST", "/trust"}, "verifyTrust": {"POST", "/trust/verify"},
+	"issueTrust": {"POST", "/trust"}, "verifyTrust": {"POST", "/trust/verify"},
 	"generateRecoveryCodes": {"POST", "/generate/recovery-codes"}, "verifyRecoveryCode": {"POST", "/verify/recovery-code"},
 	"legacyGenerateSecret": {"GET", "/auth/generate/secret/base32/20"},
 	"legacyGenerateToken":  {"POST", "/auth/generate/token/base32"},
