@@ -164,6 +164,18 @@ func (c *Client) Resend(ctx context.Context, req api.ChallengeResendRequest) (*a
 	return call[api.ChallengeResponse](ctx, c, http.MethodPost, "/challenge/resend", nil, req)
 }
 
+// Trust calls POST /trust: a token for a device's cookie, once the user
+// passed the second factor on it.
+func (c *Client) Trust(ctx context.Context, req api.TrustRequest) (*api.TrustResponse, error) {
+	return call[api.TrustResponse](ctx, c, http.MethodPost, "/trust", nil, req)
+}
+
+// TrustVerify calls POST /trust/verify; a Valid answer carries the token
+// refreshed, for the cookie.
+func (c *Client) TrustVerify(ctx context.Context, req api.TrustVerifyRequest) (*api.TrustVerifyResponse, error) {
+	return call[api.TrustVerifyResponse](ctx, c, http.MethodPost, "/trust/verify", nil, req)
+}
+
 // VerifyChallenge calls POST /challenge/verify.
 func (c *Client) VerifyChallenge(ctx context.Context, req api.ChallengeVerifyRequest) (*api.ChallengeVerifyResponse, error) {
 	return call[api.ChallengeVerifyResponse](ctx, c, http.MethodPost, "/challenge/verify", nil, req)
