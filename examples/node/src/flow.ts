@@ -61,6 +61,21 @@ assert.equal(copied?.code, "invalid_sealed");
 assert.equal(copied?.field, "sealed");
 console.log(`the row under another user's ID: ${response.status} ${copied?.code}`);
 
+// "Remember this device": the token goes in the device's cookie; the next
+// sign-in checks it (and gets it refreshed); raising the user's epoch
+// signs every device out.
+const device = `d-${Date.now()}`;
+const { data: trusted, response: trustResponse } = await totp.POST("/trust", { body: { subject: userID, device, epoch: 1 } });
+if (trustResponse.status === 501) {
+  console.log("trusted devices: trust_not_configured (no TRUST_KEYS)");
+} else {
+  const { data: next } = await totp.POST("/trust/verify", { body: { token: trusted!.token, subject: userID, device, epoch: 1 } });
+  assert.equal(next!.valid, true, JSON.stringify(next));
+  const { data: out } = await totp.POST("/trust/verify", { body: { token: next!.token!, subject: userID, device, epoch: 2 } });
+  assert.equal(out!.reason, "revoked");
+  console.log(`remembered ${device} until ${next!.expires_at}; after sign-out everywhere: ${out!.reason}`);
+}
+
 // Login by email, when the service sends the code itself (SMTP_URL): the
 // answer holds no code, only where it went; a resend at once must wait.
 const { data: emailed, error: emailError, response: emailResponse } = await totp.POST("/challenge", {
