@@ -29,6 +29,7 @@ import (
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/config"
 	"github.com/acme/totp/delivery"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
@@ -126,6 +127,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	cfg.Events.Log = log
+	sink, err := events.New(cfg.Events)
+	if err != nil {
+		return err
+	}
+	defer sink.Close(5 * time.Second) // what is still queued then is lost
 	cfg.Delivery.Now = time.Now
 	deliverer, err := delivery.New(cfg.Delivery)
 	if err != nil {
@@ -144,6 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Sealer:   sealer,
 		Delivery: deliverer,
 		Trust:    trusted,
+		Events:   sink,
 		Keys:     ring,
 		Tracing:  tracing,
 		Version:  version,

@@ -430,6 +430,9 @@ type Result struct {
 	// RetryAfter, with TooManyAttempts, is how long the subject's lock
 	// still runs; 0 when it is the challenge that is dead.
 	RetryAfter time.Duration
+	// SubjectLocked, when set, is how long the lock this wrong code just
+	// set on the subject runs: every challenge of it is refused till then.
+	SubjectLocked time.Duration
 }
 
 // Verify checks c and records its outcome. A challenge verifies once;
@@ -479,6 +482,8 @@ func (s *Service) Verify(ctx context.Context, c Check) (Result, error) {
 	switch {
 	case err != nil:
 		return Result{}, err
+	case out.Verdict == guard.Failed && out.Locks > 0 && out.LockedRecord == 1:
+		return Result{Reason: guard.Mismatch, SubjectLocked: s.subject.Length(out.Locks)}, nil
 	case out.Verdict == guard.Failed:
 		return Result{Reason: guard.Mismatch}, nil
 	case out.Verdict == guard.Reused:

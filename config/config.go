@@ -31,6 +31,7 @@ import (
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/delivery"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/seal"
 	"github.com/acme/totp/trust"
@@ -80,6 +81,8 @@ type Config struct {
 	SealKeys                    []seal.Key // the first seals, all open
 	TrustKeys                   []seal.Key // the first seals, all open
 	TrustMaxAge                 time.Duration
+	// Events is where security events go: a receiver, or log lines only.
+	Events events.Options
 
 	// OTLPEndpoint is OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, which the
 	// exporter reads itself; here for the start-up line.
@@ -113,7 +116,7 @@ func flagKind(f *flag.Flag) string {
 type raw struct {
 	guardMode, guardKey, capacity, secretMax, sealMode string
 	challengeKeys, recoveryKeys, sealKeys              string
-	countries, webhookSecret, trustKeys                string
+	countries, webhookSecret, trustKeys, eventsSecret  string
 }
 
 // define declares every flag on fs, writing into cfg and r.
@@ -165,6 +168,9 @@ func define(fs *flag.FlagSet, cfg *Config, r *raw, getenv func(string) string) {
 	fs.IntVar(&cfg.MaxSends, "challenge-max-sends", challenge.DefaultMaxSends, "most codes one destination gets in 10 minutes, new challenges and resends alike")
 	fs.StringVar(&r.trustKeys, "trust-keys", "", "keys of trusted-device tokens, comma-separated ID:KEY, KEY 32 bytes in base64: the first seals, all open; without any, /trust answers 501 (prefer the env)")
 	fs.DurationVar(&cfg.TrustMaxAge, "trust-max-age", trust.DefaultMaxAge, "longest a trusted-device token slides from its first issue, after which the user passes the second factor again")
+	fs.StringVar(&cfg.Events.URL, "events-webhook-url", "", "receiver of security events (locks, used recovery codes, a full store, bursts of wrong keys) as signed JSON; log lines only when empty")
+	fs.StringVar(&r.eventsSecret, "events-webhook-secret", "", "key of the events' HMAC-SHA256 signature, at least 16 bytes (prefer the env)")
+	fs.IntVar(&cfg.Events.Queue, "events-queue", events.DefaultQueue, "most events waiting for the receiver; past it the newest are dropped and counted")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 }
 
@@ -305,6 +311,13 @@ func (cfg *Config) finish(getenv func(string) string, r raw) error {
 	if cfg.TrustKeys, err = seal.ParseKeys("TRUST_KEYS", r.trustKeys); err != nil {
 		return err
 	}
+	cfg.Events.Secret = []byte(r.eventsSecret)
+	if cfg.Events.URL != "" && len(cfg.Events.Secret) < delivery.MinWebhookSecretLen {
+		return fmt.Errorf("EVENTS_WEBHOOK_URL needs EVENTS_WEBHOOK_SECRET of at least %d bytes", delivery.MinWebhookSecretLen)
+	}
+	if cfg.Events.Queue < 1 {
+		return errors.New("EVENTS_QUEUE must be at least 1")
+	}
 	if cfg.TrustMaxAge < trust.MinTTL {
 		return errors.New("TRUST_MAX_AGE must be at least 1h")
 	}
@@ -364,7 +377,8 @@ func (cfg Config) LogValue() slog.Value {
 		slog.Any("api_keys", KeyNames(cfg.APIKeys)), slog.Bool("allow_no_auth", cfg.AllowNoAuth), slog.Bool("seal_context_optional", cfg.SealContextOptional),
 		slog.Any("challenge_keys", keyIDs(cfg.ChallengeKeys)), slog.Any("seal_keys", keyIDs(cfg.SealKeys)),
 		slog.Int("challenge_max_attempts", cfg.ChallengeMaxAttempts), slog.Int("challenge_subject_max_failures", cfg.ChallengeSubjectMaxFailures),
-		slog.Int("challenge_min_digits", cfg.ChallengeMinDigits), slog.Any("trust_keys", keyIDs(cfg.TrustKeys)), slog.String("trust_max_age", cfg.TrustMaxAge.String()), slog.Any("recovery_keys", keyIDs(cfg.RecoveryKeys)), slog.String("pprof_addr", cfg.PprofAddr),
+		slog.Int("challenge_min_digits", cfg.ChallengeMinDigits), slog.Any("trust_keys", keyIDs(cfg.TrustKeys)), slog.String("trust_max_age", cfg.TrustMaxAge.String()),
+		slog.String("events_webhook_url", RedactURL(cfg.Events.URL)), slog.Bool("events_webhook_secret", len(cfg.Events.Secret) > 0), slog.Int("events_queue", cfg.Events.Queue), slog.Any("recovery_keys", keyIDs(cfg.RecoveryKeys)), slog.String("pprof_addr", cfg.PprofAddr),
 		slog.String("otlp_endpoint", RedactURL(cfg.OTLPEndpoint)),
 		slog.String("smtp_url", RedactURL(cfg.Delivery.SMTPURL)), slog.String("email_from", cfg.Delivery.EmailFrom),
 		slog.String("twilio_account_sid", cfg.Delivery.TwilioAccountSID), slog.Bool("twilio_auth_token", cfg.Delivery.TwilioAuthToken != ""),

@@ -65,6 +65,36 @@ const (
 type Result struct {
 	otp.Match
 	Reason Reason // empty when Valid
+	// Lock, when set, is the lock this attempt's failure just set: the
+	// moment a login service wants to hear of.
+	Lock *Lock
+}
+
+// Lock is a lock an attempt's failure set.
+type Lock struct {
+	// Client says it is one client's record of the secret that locked,
+	// not the secret's own.
+	Client bool
+	// Count is the locks of that record within a day, this one included:
+	// past 1 the lock escalated.
+	Count int
+	// For is how long it runs.
+	For time.Duration
+	// Fingerprint names the secret (an HMAC under the guard's key),
+	// never revealing it.
+	Fingerprint string
+}
+
+// Length is how long the Count-th lock within a day of l runs.
+func (l Limit) Length(count int) time.Duration {
+	lock := l.Window
+	for i := 1; i < count && lock < l.MaxLock; i++ {
+		lock *= 2
+	}
+	if l.MaxLock > l.Window {
+		lock = min(lock, l.MaxLock)
+	}
+	return lock
 }
 
 // Defaults of Options.
@@ -250,9 +280,17 @@ func (v *Verifier) record(ctx context.Context, who Caller, now time.Time, secret
 	} else {
 		op.Records = []Record{{Key: "", Limit: v.ceiling}, {Key: "c:" + v.fingerprint([]byte("client\x00"), []byte(who.Client)), Limit: v.client}}
 	}
-	reason, err := Apply(ctx, v.store, op)
+	out, err := Decide(ctx, v.store, op)
+	if err != nil {
+		return Result{}, err
+	}
+	reason, err := reasonOf(out)
 	if err != nil || reason != "" {
-		return Result{Reason: reason}, err
+		r := Result{Reason: reason}
+		if out.Verdict == Failed && out.Locks > 0 {
+			r.Lock = &Lock{Client: out.LockedRecord == 1, Count: out.Locks, For: op.Records[out.LockedRecord].Limit.Length(out.Locks), Fingerprint: fp}
+		}
+		return r, err
 	}
 	return Result{Match: match}, nil
 }
@@ -321,6 +359,11 @@ func Apply(ctx context.Context, store Store, op Op) (Reason, error) {
 	if err != nil {
 		return "", err
 	}
+	return reasonOf(out)
+}
+
+// reasonOf is an outcome as why the attempt is not valid.
+func reasonOf(out Outcome) (Reason, error) {
 	switch out.Verdict {
 	case Accepted:
 		return "", nil

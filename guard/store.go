@@ -132,12 +132,8 @@ func (c *counter) fail(l Limit, now int64) int64 {
 		c.locks = 0
 	}
 	c.locks++
-	lock := l.Window
-	for i := uint32(1); i < c.locks && lock < l.MaxLock; i++ {
-		lock *= 2
-	}
+	lock := l.Length(int(c.locks))
 	if l.MaxLock > l.Window {
-		lock = min(lock, l.MaxLock)
 		c.locksUntil = now + lock.Milliseconds() + escalationMemory.Milliseconds()
 	} else {
 		c.locks, c.locksUntil = 0, 0

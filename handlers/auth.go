@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/fault"
 )
 
@@ -88,7 +89,10 @@ func (s *server) authenticate(ring *access.Ring, wrong *peerCounts) gin.HandlerF
 		}
 		key, ok := ring.Match(given)
 		if !ok {
-			wrong.add(peer)
+			if wrong.add(peer) == MaxWrongKeys {
+				// Once a minute a peer: the wrong key that reaches the limit.
+				s.events.Emit(events.Event{Type: events.AuthKeyRejectedBurst, Peer: peer})
+			}
 			c.Header("WWW-Authenticate", `Bearer realm="totp"`)
 			s.fail(c, fault.Whole(fault.Unauthenticated, api.CodeUnauthorized, "",
 				"an API key is required: send it as X-API-Key or Authorization: Bearer"))
@@ -156,11 +160,14 @@ func (p *peerCounts) over(peer string) (time.Duration, bool) {
 	return time.Duration(left) * time.Second, p.counts[p.key(peer)] >= MaxWrongKeys
 }
 
-func (p *peerCounts) add(peer string) {
+// add counts a wrong key of peer, and returns its count this minute.
+func (p *peerCounts) add(peer string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.roll()
-	p.counts[p.key(peer)]++
+	k := p.key(peer)
+	p.counts[k]++
+	return p.counts[k]
 }
 
 const maxPeers = 100_000

@@ -248,6 +248,7 @@ func (s *server) verifyChallenge(c *gin.Context) error {
 		Owner:     keyName(c),
 	})
 	s.metrics.countChallengeVerification(res.Reason, err, keyName(c))
+	s.subjectLockEvent(c, res, req.Subject)
 	if err != nil {
 		return err
 	}

@@ -123,6 +123,7 @@ func (s *server) verifyOTP(c *gin.Context) error {
 		Purpose: otpPurpose, Bearer: true, Owner: keyName(c),
 	})
 	s.metrics.countChallengeVerification(res.Reason, err, keyName(c))
+	s.subjectLockEvent(c, res, "")
 	switch {
 	case err != nil:
 		return err

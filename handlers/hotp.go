@@ -162,6 +162,7 @@ func (s *server) verifyCounter(c *gin.Context, o api.HOTPOptions, secret string,
 		LookAhead: lookAhead,
 	})
 	s.metrics.countVerification(res.Reason, err, who.Owner)
+	s.lockEvent(res.Lock, who, "")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/guard"
 )
 
@@ -114,7 +115,7 @@ type boundedStore interface {
 // newMetrics registers every collector, the Go runtime's and the process's
 // among them, on a new registry, with the guard store's size and refusals
 // when it counts them.
-func newMetrics(store guard.Store, version string) *metrics {
+func newMetrics(store guard.Store, sink *events.Sink, version string) *metrics {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
 		Help: "HTTP requests by route template, method, status code and API key name (\"\" without keys).",
@@ -196,6 +197,10 @@ func newMetrics(store guard.Store, version string) *metrics {
 		requests, duration, verifications, m.challengesIssued,
 		challengeVerifications, m.recoveryGenerated, recoveryVerifications, seals, refusals,
 		deliveries, deliveryTime, trustOps,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "totp_events_dropped_total",
+			Help: "Security events dropped because the queue to EVENTS_WEBHOOK_URL was full (delivery is at most once).",
+		}, func() float64 { return float64(sink.Dropped()) }),
 	)
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "totp_build_info",

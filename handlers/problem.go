@@ -77,6 +77,7 @@ func (s *server) fail(c *gin.Context, err error) {
 	if f.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(fault.Seconds(f.RetryAfter)))
 	}
+	s.refusalEvent(c, f)
 	switch {
 	case f.Code == api.CodeStoreFull:
 		// A flood fills the store: one warning a while, not one a request.
@@ -119,9 +120,14 @@ type rareLog struct {
 
 // Do logs msg as a warning unless it was logged less than every ago.
 func (r *rareLog) Do(ctx context.Context, log *slog.Logger, msg string) {
-	now, last := time.Now().UnixNano(), r.last.Load()
-	if now-last < int64(r.every) || !r.last.CompareAndSwap(last, now) {
-		return
+	if r.due(time.Now()) {
+		log.WarnContext(ctx, msg)
 	}
-	log.WarnContext(ctx, msg)
+}
+
+// due reports whether every has passed since it last said so, and if it
+// has, starts the interval again.
+func (r *rareLog) due(t time.Time) bool {
+	now, last := t.UnixNano(), r.last.Load()
+	return now-last >= int64(r.every) && r.last.CompareAndSwap(last, now)
 }

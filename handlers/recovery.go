@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/recovery"
 )
 
@@ -81,6 +82,9 @@ func (s *server) verifyRecoveryCode(c *gin.Context) error {
 	resp := api.RecoveryVerifyResponse{Valid: res.Valid, Reason: string(res.Reason)}
 	if res.Valid {
 		resp.Index = &res.Index
+		// A recovery code stands in for the second factor: the user, or
+		// someone with their password, is in. Worth a word at once.
+		s.events.Emit(events.Event{Type: events.RecoveryCodeUsed, Key: keyName(c)})
 	}
 	return reply(c, http.StatusOK, resp)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/totp/client/api"
 	"github.com/acme/totp/delivery"
 	"github.com/acme/totp/docs"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/fault"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/otp"
@@ -52,6 +53,9 @@ type Config struct {
 	// Sealer seals the secrets callers store; nil answers sealing and
 	// opening with sealing_not_configured.
 	Sealer *otp.Sealer
+	// Events receives the security events: locks, used recovery codes, a
+	// full store, bursts of wrong keys. Nil: none are told.
+	Events *events.Sink
 	// Trust issues and checks trusted-device tokens; nil answers them
 	// with trust_not_configured.
 	Trust *trust.Service
@@ -89,10 +93,13 @@ type server struct {
 	sealer     *otp.Sealer // nil without SealKeys
 	delivery   *delivery.Deliverer
 	trust      *trust.Service
+	events     *events.Sink
 	metrics    *metrics
 	version    string
 
 	fullWarnings rareLog       // "guard store full", at most once a minute
+	fullEvents   rareLog       // guard.store_full events, at most once a minute
+	shareEvents  rareLog       // guard.key_share_exceeded events, likewise
 	qrSlots      chan struct{} // one per QR code being drawn
 	heavySlots   chan struct{} // one per costly verification (maxLightCost) running
 }
@@ -127,9 +134,12 @@ func newServer(cfg Config) (*server, error) {
 		sealer:       cfg.Sealer,
 		delivery:     cfg.Delivery,
 		trust:        cfg.Trust,
-		metrics:      newMetrics(cfg.Store, cfg.Version),
+		events:       cfg.Events,
+		metrics:      newMetrics(cfg.Store, cfg.Events, cfg.Version),
 		version:      cfg.Version,
 		fullWarnings: rareLog{every: time.Minute},
+		fullEvents:   rareLog{every: time.Minute},
+		shareEvents:  rareLog{every: time.Minute},
 		qrSlots:      make(chan struct{}, slots),
 		heavySlots:   make(chan struct{}, slots),
 	}, nil

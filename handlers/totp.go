@@ -273,6 +273,7 @@ func (s *server) writeVerify(c *gin.Context, pathEncoding string) error {
 		AfterStep: req.AfterStep,
 	})
 	s.metrics.countVerification(res.Reason, err, who.Owner)
+	s.lockEvent(res.Lock, who, req.Context)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/totp/access"
 	"github.com/acme/totp/challenge"
 	"github.com/acme/totp/delivery"
+	"github.com/acme/totp/events"
 	"github.com/acme/totp/guard"
 	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/otp"
@@ -56,6 +57,8 @@ type Options struct {
 	// Keys and KeyShare: with keys, each key may hold KeyShare records.
 	Keys     *access.Ring
 	KeyShare int
+	// Events, when set, receives the security events; nil: none.
+	Events *events.Sink
 	// Trust, when set, issues trusted-device tokens; nil: none.
 	Trust *trust.Service
 	// Delivery, when set, sends codes (challenge channels); nil: none.
@@ -111,6 +114,7 @@ func (o Options) Handler() (http.Handler, error) {
 		Sealer:        sealer,
 		Delivery:      o.Delivery,
 		Trust:         o.Trust,
+		Events:        o.Events,
 		QRConcurrency: o.QRConcurrency,
 		Keys:          o.Keys,
 		Version:       "test",
