@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,22 +27,11 @@ import (
 // status, the Retry-After header and the decoded answer.
 func call(t *testing.T, url, key string, body any) (int, string, map[string]any) {
 	t.Helper()
-	b, err := json.Marshal(body)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
+	headers := map[string]string{}
 	if key != "" {
-		req.Header.Set("X-API-Key", key)
+		headers["X-API-Key"] = key
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var got map[string]any
-	require.NoError(t, json.Unmarshal(raw, &got), "%s", raw)
-	return resp.StatusCode, resp.Header.Get("Retry-After"), got
+	return postHeaders(t, url, headers, body)
 }
 
 // secretN is a distinct base32 secret for each n.
