@@ -112,7 +112,11 @@ func (s *server) observe(c *gin.Context) {
 		attrs[n] = slog.String("trace_id", sc.TraceID().String())
 		n++
 	}
-	s.log.LogAttrs(ctx, level, "request", attrs[:n]...)
+	// Straight to the handler with no caller's PC: slog's Logger asks the
+	// runtime for one on every line, which the access line never shows.
+	r := slog.NewRecord(time.Now(), level, "request", 0)
+	r.AddAttrs(attrs[:n]...)
+	_ = s.log.Handler().Handle(ctx, r)
 }
 
 // recover turns a panic into a logged 500 problem; the panic value is not
