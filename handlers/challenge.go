@@ -122,11 +122,6 @@ type sent struct {
 func (s *server) send(c *gin.Context, is challenge.Issued, locale string) (sent, error) {
 	ctx := c.Request.Context()
 	channel := delivery.Channel(is.Channel)
-	// Again on a resend: the channel may have gone, or SMS_COUNTRIES
-	// changed, since the challenge was issued.
-	if _, err := s.delivery.Destination(channel, is.Subject); err != nil {
-		return sent{}, err
-	}
 	if err := s.challenges.CountSend(ctx, keyName(c), is.Subject, delivery.Prefix(channel, is.Subject), is); err != nil {
 		return sent{}, err
 	}
@@ -199,6 +194,11 @@ func (s *server) resendChallenge(c *gin.Context) error {
 	}
 	is, err := s.challenges.Reopen(req.Challenge, req.Subject, req.Purpose)
 	if err != nil {
+		return err
+	}
+	// The channel may have gone, or SMS_COUNTRIES changed, since the
+	// challenge was issued.
+	if _, err := s.delivery.Destination(delivery.Channel(is.Channel), is.Subject); err != nil {
 		return err
 	}
 	out, err := s.send(c, is, req.Locale)

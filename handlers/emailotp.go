@@ -56,21 +56,13 @@ func (s *server) requestOTP(c *gin.Context) error {
 	}
 	is, err := s.issueAndSend(c, challenge.Request{Subject: req.Email, Purpose: otpPurpose, Digits: otpDigits, TTL: otpTTL,
 		Channel: string(delivery.Email), Bearer: true}, "")
+	if f := fault.From(err); f != nil && f.Field == "subject" {
+		return f.At("email") // this route's body names it so
+	}
 	if err != nil {
-		return fault.At(emailField(err), err)
+		return err
 	}
 	return reply(c, http.StatusOK, api.OTPResponse{Token: is.Challenge})
-}
-
-// emailField is the field an error names, as this route's body calls it.
-func emailField(err error) string {
-	if f := fault.From(err); f != nil && f.Field == "subject" {
-		return "email"
-	}
-	if f := fault.From(err); f != nil {
-		return f.Field
-	}
-	return ""
 }
 
 // metaString is metaData's string member name, cut to 64 bytes for the log.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/totp/events"
+	"github.com/acme/totp/guard"
 	"github.com/acme/totp/internal/apitest"
 )
 
@@ -76,5 +77,54 @@ func TestLockAndBurstEvents(t *testing.T) {
 	assert.Equal(t, "192.0.2.1", got[3].Peer, "httptest's peer")
 	for _, e := range got {
 		assert.NotContains(t, e.SecretFingerprint, guardSecret)
+	}
+}
+
+// TestRefusalEvents: a full store and a key past its share are each told,
+// once a minute however many requests they refuse.
+func TestRefusalEvents(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*apitest.Options)
+		want   string
+	}{
+		{"store full", func(c *apitest.Options) { c.Store = guard.NewMemory(1) }, events.GuardStoreFull},
+		{"key past its share", func(c *apitest.Options) {
+			c.Keys, c.KeyShare = apitest.Keys(t, "login all "+strings.Repeat("l", 32)), 1
+		}, events.GuardKeyShareExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu  sync.Mutex
+				got []string
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var e events.Event
+				body, _ := io.ReadAll(r.Body)
+				require.NoError(t, json.Unmarshal(body, &e))
+				mu.Lock()
+				got = append(got, e.Type)
+				mu.Unlock()
+			}))
+			defer srv.Close()
+			sink, err := events.New(events.Options{URL: srv.URL, Secret: []byte("handlers-events-secret")})
+			require.NoError(t, err)
+			a := newAPI(t, time.Unix(1_700_000_000, 0), tt.change, func(c *apitest.Options) { c.Events = sink })
+			refused := 0
+			for _, body := range distinctSecrets(10) {
+				req := httptest.NewRequest(http.MethodPost, "/verify/token", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", strings.Repeat("l", 32))
+				w := httptest.NewRecorder()
+				a.handler.ServeHTTP(w, req)
+				if w.Code >= 429 {
+					refused++
+				}
+			}
+			sink.Close(2 * time.Second)
+			assert.GreaterOrEqual(t, refused, 8, "the store or the share refused the rest")
+			assert.Equal(t, []string{tt.want}, got, "told once for many refusals")
+		})
 	}
 }
