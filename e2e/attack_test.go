@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -387,4 +390,31 @@ func TestSIGHUPUnderLoad(t *testing.T) {
 	require.Positive(t, total.sent)
 	assert.Zero(t, total.failed)
 	assert.GreaterOrEqual(t, strings.Count(logs(), `"msg":"API keys reloaded"`), 10)
+}
+
+// TestBodyShorterThanItsLength: a body is read to the length it states, so
+// one that ends early is refused whole, never decoded from what arrived:
+// for a small stated length, whose buffer is sized ahead, and for the
+// largest, which is not.
+func TestBodyShorterThanItsLength(t *testing.T) {
+	base, _, _ := startBinary(t)
+	body := `{"secret":"` + secretN(1) + `","token":"000000"}`
+	for _, stated := range []int{len(body) + 1, 4 << 10, handlers.MaxBodyBytes} {
+		t.Run(strconv.Itoa(stated), func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = fmt.Fprintf(conn, "POST /verify/token HTTP/1.1\r\nHost: totp\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", stated, body)
+			require.NoError(t, err)
+			require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var problem struct{ Code string }
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&problem))
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Equal(t, "invalid_json", problem.Code)
+		})
+	}
 }
