@@ -14,7 +14,8 @@
 #   DURATION=10s ROUNDS=3 bench/load.sh
 #   SERVICE_ENV="LOG_LEVEL=warn GUARD=off" bench/load.sh   # what a setting costs
 #   BASELINE=../other-checkout bench/load.sh   # a third reference: the service built from another tree
-#   REFERENCE_FLAGS="-headers -records 100000" bench/load.sh   # the pquerna reference with the service's headers and records
+#   VARIANTS='headers:-headers;records:-records 100000' bench/load.sh
+#       # more references: the pquerna one with flags, NAME:FLAGS each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,10 @@ mkdir -p "$out"
 go build -trimpath -o "$out/totp" .
 go build -trimpath -o "$out/reference" ./bench/reference
 refs="gin pquerna"
+IFS=';' read -ra variants <<<"${VARIANTS:-}"
+for v in "${variants[@]}"; do
+  refs="$refs ${v%%:*}"
+done
 if [ -n "${BASELINE:-}" ]; then
   (cd "$BASELINE" && go build -trimpath -o "$OLDPWD/$out/baseline" .)
   refs="$refs baseline"
@@ -72,8 +77,11 @@ results=$out/results.txt
 : >"$results"
 for round in $(seq "$ROUNDS"); do
   run "gin.$round" "$out/reference" -addr "127.0.0.1:$PORT" >>"$results"
-  # shellcheck disable=SC2086 # REFERENCE_FLAGS is a list of flags
-  run "pquerna.$round" "$out/reference" -validate ${REFERENCE_FLAGS:-} -addr "127.0.0.1:$PORT" >>"$results"
+  run "pquerna.$round" "$out/reference" -validate -addr "127.0.0.1:$PORT" >>"$results"
+  for v in "${variants[@]}"; do
+    # shellcheck disable=SC2086 # a variant's flags are a list of words
+    run "${v%%:*}.$round" "$out/reference" -validate ${v#*:} -addr "127.0.0.1:$PORT" >>"$results"
+  done
   # shellcheck disable=SC2086 # SERVICE_ENV is a list of NAME=VALUE words
   run "service.$round" env ${SERVICE_ENV:-} "$out/totp" -addr "127.0.0.1:$PORT" >>"$results"
   if [ -n "${BASELINE:-}" ]; then

@@ -7,9 +7,11 @@
 //
 // Two switches add to the reference what the service promises, to tell
 // what each costs: -headers answers with the service's security headers
-// and a request ID; -records N holds N records the size of the guard's
-// (a 16-byte key, a 72-byte record) in a map, as the guard's memory
-// store holds one per secret verified.
+// and a request ID; -timeouts serves with the service's read-header, read,
+// write and idle timeouts (main.go's), which net/http turns into five
+// deadline changes a request; -records N holds N records the size of the
+// guard's (a 16-byte key, a 72-byte record) in a map, as the guard's
+// memory store holds one per secret verified.
 package main
 
 import (
@@ -42,6 +44,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	validate := flag.Bool("validate", false, "check the code with totp.ValidateCustom")
 	headers := flag.Bool("headers", false, "answer with the service's security headers and a request ID")
+	timeouts := flag.Bool("timeouts", false, "serve with the service's timeouts")
 	records := flag.Int("records", 0, "hold this many guard-sized records")
 	flag.Parse()
 	held := make(map[[16]byte][72]byte, 0)
@@ -85,7 +88,12 @@ func main() {
 		}
 		c.JSON(http.StatusOK, resp)
 	})
-	err := http.ListenAndServe(*addr, r)
+	srv := &http.Server{Addr: *addr, Handler: r}
+	if *timeouts {
+		srv.ReadHeaderTimeout, srv.ReadTimeout = 5*time.Second, 10*time.Second
+		srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes = 15*time.Second, 60*time.Second, 16<<10
+	}
+	err := srv.ListenAndServe()
 	runtime.KeepAlive(held)
 	log.Fatal(err)
 }
