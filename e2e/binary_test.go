@@ -246,9 +246,6 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 }
 
-// TestFleet runs two instances of the binary against one real Redis: a code
-// accepted on A is replayed on B, failures on A and B add up to one lock,
-// and when Redis dies verification fails closed and recovers with it.
 // verdict is what a fleet test reads of a verification's answer.
 type verdict struct {
 	Valid  bool
@@ -256,50 +253,71 @@ type verdict struct {
 	Code   string
 }
 
-// fleetCalls are the fleet tests' calls: a new secret and its current
-// code from the instance at a, and a verification on any instance.
-func fleetCalls(t *testing.T, a string) (newSecret func() string, codeOf func(string) string, verify func(base, secret, token string) (int, verdict)) {
-	newSecret = func() string {
-		resp, err := http.Get(a + "/generate/secret")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var s struct{ Secret string }
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
-		return s.Secret
-	}
-	codeOf = func(secret string) string {
-		var tok struct{ Token string }
-		post(t, a+"/generate/token", map[string]string{"secret": secret}, &tok)
-		return tok.Token
-	}
-	verify = func(base, secret, token string) (int, verdict) {
-		var v verdict
-		resp := post(t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
-		return resp.StatusCode, v
-	}
-	return newSecret, codeOf, verify
+// fleet is two instances of the binary sharing one store, A and B, and
+// the calls the fleet tests make of them.
+type fleet struct {
+	t    *testing.T
+	a, b string
 }
 
-func TestFleet(t *testing.T) {
-	srv := redistest.Start(t)
-	env := []string{
-		"REDIS_URL=" + srv.URL(), "GUARD_KEY=fleet-test-guard-key-0123456789", "MAX_FAILURES=3",
+// startFleet starts two instances on the store storeEnv names, with one
+// guard key and one challenge key between them, so that either checks
+// what the other issued.
+func startFleet(t *testing.T, storeEnv ...string) fleet {
+	t.Helper()
+	env := append([]string{
+		"GUARD_KEY=fleet-test-guard-key-0123456789", "MAX_FAILURES=3",
 		"CHALLENGE_KEYS=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
-	}
+	}, storeEnv...)
 	a, _, _ := startBinary(t, env...)
 	b, _, _ := startBinary(t, env...)
+	return fleet{t, a, b}
+}
 
-	newSecret, codeOf, verify := fleetCalls(t, a)
+// newSecret is a new secret from A.
+func (f fleet) newSecret() string {
+	resp, err := http.Get(f.a + "/generate/secret")
+	require.NoError(f.t, err)
+	defer resp.Body.Close()
+	var s struct{ Secret string }
+	require.NoError(f.t, json.NewDecoder(resp.Body).Decode(&s))
+	return s.Secret
+}
 
-	// Replay across instances.
-	secret := newSecret()
-	code := codeOf(secret)
-	status, v := verify(a, secret, code)
-	require.Equal(t, http.StatusOK, status)
-	assert.True(t, v.Valid, "accepted on A")
-	status, v = verify(b, secret, code)
-	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, verdict{Reason: "replayed"}, v, "replayed on B")
+// codeOf is secret's current code, from A.
+func (f fleet) codeOf(secret string) string {
+	var tok struct{ Token string }
+	post(f.t, f.a+"/generate/token", map[string]string{"secret": secret}, &tok)
+	return tok.Token
+}
+
+// verify verifies token for secret on the instance at base.
+func (f fleet) verify(base, secret, token string) (int, verdict) {
+	var v verdict
+	resp := post(f.t, base+"/verify/token", map[string]string{"secret": secret, "token": token}, &v)
+	return resp.StatusCode, v
+}
+
+// usedOnceAcross: a code accepted on A is replayed on B.
+func (f fleet) usedOnceAcross() {
+	secret := f.newSecret()
+	code := f.codeOf(secret)
+	status, v := f.verify(f.a, secret, code)
+	require.Equal(f.t, http.StatusOK, status, "%+v", v)
+	assert.True(f.t, v.Valid, "accepted on A")
+	status, v = f.verify(f.b, secret, code)
+	require.Equal(f.t, http.StatusOK, status)
+	assert.Equal(f.t, verdict{Reason: "replayed"}, v, "replayed on B")
+}
+
+// TestFleet runs two instances of the binary against one real Redis: a code
+// accepted on A is replayed on B, failures on A and B add up to one lock,
+// and when Redis dies verification fails closed and recovers with it.
+func TestFleet(t *testing.T) {
+	srv := redistest.Start(t)
+	f := startFleet(t, "REDIS_URL="+srv.URL())
+	a, b := f.a, f.b
+	f.usedOnceAcross()
 
 	// A challenge issued on A verifies on B, once.
 	var iss struct{ Challenge, Code string }
@@ -314,22 +332,22 @@ func TestFleet(t *testing.T) {
 	assert.Equal(t, "replayed", cv.Reason, "and not again on A")
 
 	// Failures add up across instances.
-	locked := newSecret()
+	locked := f.newSecret()
 	for i, base := range []string{a, b, a} {
-		status, v := verify(base, locked, "000000")
+		status, v := f.verify(base, locked, "000000")
 		require.Equal(t, http.StatusOK, status, "failure %d", i+1)
 		assert.Equal(t, "mismatch", v.Reason)
 	}
-	status, v = verify(b, locked, "000000")
+	status, v := f.verify(b, locked, "000000")
 	assert.Equal(t, http.StatusTooManyRequests, status)
 	assert.Equal(t, "too_many_attempts", v.Code)
-	status, _ = verify(a, locked, codeOf(locked))
+	status, _ = f.verify(a, locked, f.codeOf(locked))
 	assert.Equal(t, http.StatusTooManyRequests, status, "a right code on the other instance is locked out too")
 
 	// Redis dies: fail closed, and readiness says so.
 	srv.Stop()
-	fresh := newSecret()
-	status, v = verify(a, fresh, codeOf(fresh))
+	fresh := f.newSecret()
+	status, v = f.verify(a, fresh, f.codeOf(fresh))
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 	assert.Equal(t, "store_unavailable", v.Code)
 	resp, err := http.Get(b + "/readyz")
@@ -347,7 +365,7 @@ func TestFleet(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 50*time.Millisecond)
-	status, v = verify(b, fresh, codeOf(fresh))
+	status, v = f.verify(b, fresh, f.codeOf(fresh))
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, v.Valid)
 }
@@ -398,33 +416,19 @@ func TestStartupFailureIsJSON(t *testing.T) {
 // failures count per set of hashes, work too.
 func TestFleetOnRedisCluster(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
-	env := []string{
-		"REDIS_MODE=cluster", "REDIS_URL=" + cluster.URL(), "GUARD_KEY=cluster-test-guard-key-0123456789", "MAX_FAILURES=3",
-		"CHALLENGE_KEYS=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
-	}
-	a, _, _ := startBinary(t, env...)
-	b, _, _ := startBinary(t, env...)
+	f := startFleet(t, "REDIS_MODE=cluster", "REDIS_URL="+cluster.URL())
+	a, b := f.a, f.b
+	f.usedOnceAcross()
 
-	newSecret, codeOf, verify := fleetCalls(t, a)
-
-	secret := newSecret()
-	code := codeOf(secret)
-	status, v := verify(a, secret, code)
-	require.Equal(t, http.StatusOK, status, "%+v", v)
-	assert.True(t, v.Valid, "accepted on A")
-	status, v = verify(b, secret, code)
-	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, verdict{Reason: "replayed"}, v, "replayed on B")
-
-	race := newSecret()
-	raceCode := codeOf(race)
+	race := f.newSecret()
+	raceCode := f.codeOf(race)
 	var (
 		wg    sync.WaitGroup
 		valid atomic.Int32
 	)
 	for i := range 50 {
 		wg.Go(func() {
-			status, v := verify([]string{a, b}[i%2], race, raceCode)
+			status, v := f.verify([]string{a, b}[i%2], race, raceCode)
 			assert.Equal(t, http.StatusOK, status, "%+v", v)
 			if v.Valid {
 				valid.Add(1)
@@ -434,12 +438,12 @@ func TestFleetOnRedisCluster(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(1), valid.Load(), "exactly one of 50 concurrent uses is valid")
 
-	locked := newSecret()
+	locked := f.newSecret()
 	for i, base := range []string{a, b, a} {
-		status, v := verify(base, locked, "000000")
+		status, v := f.verify(base, locked, "000000")
 		require.Equal(t, http.StatusOK, status, "failure %d: %+v", i+1, v)
 	}
-	status, v = verify(b, locked, codeOf(locked))
+	status, v := f.verify(b, locked, f.codeOf(locked))
 	assert.Equal(t, http.StatusTooManyRequests, status, "locked on both after failures on both")
 	assert.Equal(t, "too_many_attempts", v.Code)
 
@@ -460,24 +464,7 @@ func TestFleetOnRedisCluster(t *testing.T) {
 // Sentinel, and the guard works there.
 func TestFleetThroughSentinel(t *testing.T) {
 	sentinel := redistest.StartSentinel(t)
-	env := []string{"REDIS_MODE=sentinel", "REDIS_URL=" + sentinel.URL(), "GUARD_KEY=sentinel-test-guard-key-0123456789"}
-	a, _, _ := startBinary(t, env...)
-	b, _, _ := startBinary(t, env...)
-	var s struct{ Secret string }
-	resp, err := http.Get(a + "/generate/secret")
-	require.NoError(t, err)
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
-	resp.Body.Close()
-	var tok struct{ Token string }
-	post(t, a+"/generate/token", map[string]string{"secret": s.Secret}, &tok)
-	var v struct {
-		Valid  bool
-		Reason string
-	}
-	post(t, a+"/verify/token", map[string]string{"secret": s.Secret, "token": tok.Token}, &v)
-	assert.True(t, v.Valid)
-	post(t, b+"/verify/token", map[string]string{"secret": s.Secret, "token": tok.Token}, &v)
-	assert.Equal(t, "replayed", v.Reason)
+	startFleet(t, "REDIS_MODE=sentinel", "REDIS_URL="+sentinel.URL()).usedOnceAcross()
 }
 
 // hammer verifies fresh secrets' current codes against base from workers
