@@ -12,12 +12,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -155,6 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Keys:     ring,
 		Tracing:  tracing,
 		Version:  version,
+		Stopping: ctx.Done(),
 	})
 	if err != nil {
 		return err
@@ -165,11 +164,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	log.Info("listening", "addr", ln.Addr().String(), "version", version)
 	if cfg.PprofAddr != "" {
 		stopPprof, err := telemetry.ServePprof(cfg.PprofAddr, log)
@@ -178,22 +172,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stopPprof()
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	return handlers.Serve(ctx, ln, handler, log, cfg.ShutdownTimeout)
 }

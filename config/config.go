@@ -132,7 +132,7 @@ func define(fs *flag.FlagSet, cfg *Config, r *raw, getenv func(string) string) {
 	fs.BoolVar(&cfg.AllowNoAuth, "allow-no-auth", false, "true: listen beyond loopback without API keys")
 	fs.StringVar(&r.sealMode, "seal-context", "required", "required: sealing and opening need context (the user's immutable ID); optional: they may go without")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run after SIGTERM")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long the drain and in-flight requests may run after SIGTERM")
 	fs.StringVar(&r.guardMode, "guard", "on", "on: refuse reused codes and throttle failures; off: neither")
 	fs.StringVar(&r.guardKey, "guard-key", "", "key of the secret fingerprints, at least 16 bytes, the same on every instance sharing Redis (which needs it); default: random per process (prefer the env)")
 	fs.StringVar(&r.capacity, "guard-capacity", "", "most live records the guard holds; past it new ones are refused (default: half of GOMEMLIMIT or the cgroup's memory limit over guard.RecordBytes, else "+strconv.Itoa(guard.DefaultCapacity)+")")

@@ -1404,7 +1404,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "guard store unreachable",
+                        "description": "guard store unreachable, or the instance is shutting down",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/acme/totp/client/api"
+	"github.com/acme/totp/handlers"
 	"github.com/acme/totp/internal/redistest"
 	"github.com/acme/totp/otp"
 )
@@ -589,7 +590,8 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 }
 
 // TestSIGTERMUnderLoad: SIGTERM while requests pour in drops none that was
-// sent before it, and the service exits 0 within SHUTDOWN_TIMEOUT.
+// sent before it, readiness fails at once while the last requests are
+// answered, and the service exits 0 within SHUTDOWN_TIMEOUT.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	base, cmd, _ := startBinary(t, "SHUTDOWN_TIMEOUT=5s")
 	stop := make(chan struct{})
@@ -599,6 +601,16 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var ready struct{ Code string }
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable && json.NewDecoder(resp.Body).Decode(&ready) == nil
+	}, handlers.MaxDrain/2, 10*time.Millisecond, "readiness fails during the drain")
+	assert.Equal(t, "shutting_down", ready.Code)
 	select {
 	case err := <-done:
 		assert.NoError(t, err, "exit 0")

@@ -224,6 +224,27 @@ func TestStoreUnavailable(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ready"}`, w.Body.String())
 }
 
+// TestReadinessWhileStopping: once the instance is told to stop, readiness
+// fails, so load balancers stop sending, while liveness and the API keep
+// answering the last requests.
+func TestReadinessWhileStopping(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	stopping := make(chan struct{})
+	a := newAPI(t, now, func(c *apitest.Options) { c.Stopping = stopping })
+	w := a.do(t, http.MethodGet, "/readyz", "")
+	require.Equal(t, http.StatusOK, w.Code, "ready before the signal")
+
+	close(stopping)
+	w = a.do(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "shutting_down", decode[api.Problem](t, w).Code)
+	w = a.do(t, http.MethodGet, "/healthz", "")
+	assert.Equal(t, http.StatusOK, w.Code, "alive while it drains")
+	w = a.do(t, http.MethodPost, "/verify/token", body(t, map[string]any{"secret": guardSecret, "token": currentCode(t, now)}))
+	assert.Equal(t, http.StatusOK, w.Code, "still answering")
+	assert.True(t, decode[api.VerifyResponse](t, w).Valid)
+}
+
 // Keys of TestAPIKeys: one per scope, one with all, and a bare key.
 var (
 	keyOf = map[access.Scope]string{

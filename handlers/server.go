@@ -80,6 +80,10 @@ type Config struct {
 	Keys *access.Ring
 	// Version is reported by /healthz.
 	Version string
+	// Stopping is closed when the instance is told to stop: /readyz
+	// answers 503 shutting_down from then on, so that load balancers send
+	// nothing more while the last requests are answered. Nil: never.
+	Stopping <-chan struct{}
 }
 
 // server holds what the handlers depend on, built once by New.
@@ -96,6 +100,7 @@ type server struct {
 	events     *events.Sink
 	metrics    *metrics
 	version    string
+	stopping   <-chan struct{}
 
 	fullWarnings rareLog       // "guard store full", at most once a minute
 	fullEvents   rareLog       // guard.store_full events, at most once a minute
@@ -137,6 +142,7 @@ func newServer(cfg Config) (*server, error) {
 		events:       cfg.Events,
 		metrics:      newMetrics(cfg.Store, cfg.Events, cfg.Version),
 		version:      cfg.Version,
+		stopping:     cfg.Stopping,
 		fullWarnings: rareLog{every: time.Minute},
 		fullEvents:   rareLog{every: time.Minute},
 		shareEvents:  rareLog{every: time.Minute},
@@ -251,16 +257,22 @@ func (s *server) health(c *gin.Context) error {
 }
 
 // ready answers GET /readyz: whether the guard store can be reached, so a
-// load balancer sends no logins to an instance that would answer 503.
+// load balancer sends no logins to an instance that would answer 503, and
+// whether the instance is staying.
 //
 //	@Summary	Readiness check
 //	@ID				getReadiness
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	api.ReadyResponse
-//	@Failure	503	{object}	api.Problem	"guard store unreachable"
+//	@Failure	503	{object}	api.Problem	"guard store unreachable, or the instance is shutting down"
 //	@Router		/readyz [get]
 func (s *server) ready(c *gin.Context) error {
+	select {
+	case <-s.stopping:
+		return errShuttingDown
+	default:
+	}
 	if err := s.verifier.Ready(c.Request.Context()); err != nil {
 		return err
 	}

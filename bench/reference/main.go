@@ -8,7 +8,7 @@
 // Two switches add to the reference what the service promises, to tell
 // what each costs: -headers answers with the service's security headers
 // and a request ID; -timeouts serves with the service's read-header, read,
-// write and idle timeouts (main.go's), which net/http turns into five
+// write and idle timeouts (handlers.Serve's), which net/http turns into five
 // deadline changes a request; -records N holds N records the size of the
 // guard's (a 16-byte key, a 72-byte record) in a map, as the guard's
 // memory store holds one per secret verified.

@@ -47,6 +47,9 @@ const (
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeTooManyAttempts      = "too_many_attempts"
 	CodeStoreUnavailable     = "store_unavailable"
+	// CodeShuttingDown: /readyz of an instance that has been told to stop
+	// and is answering its last requests.
+	CodeShuttingDown = "shutting_down"
 	// CodeStoreFull: the in-memory guard store holds all the live records
 	// it may; see Retry-After.
 	CodeStoreFull = "store_full"

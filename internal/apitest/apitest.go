@@ -66,6 +66,8 @@ type Options struct {
 	// ResendCooldown and MaxSends pace sends (challenge's defaults when 0).
 	ResendCooldown time.Duration
 	MaxSends       int
+	// Stopping, when closed, tells the service it is shutting down.
+	Stopping <-chan struct{}
 }
 
 // Config returns the service's settings on the clock now, logging JSON
@@ -118,6 +120,7 @@ func (o Options) Handler() (http.Handler, error) {
 		QRConcurrency: o.QRConcurrency,
 		Keys:          o.Keys,
 		Version:       "test",
+		Stopping:      o.Stopping,
 	})
 }
 

@@ -127,6 +127,13 @@ func failFive(path, body string) func(h http.Handler) {
 	}
 }
 
+// stopping is a service told to stop.
+func stopping(c *apitest.Options) {
+	stopped := make(chan struct{})
+	close(stopped)
+	c.Stopping = stopped
+}
+
 func deadStore(c *apitest.Options) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	_ = client.Close() // every command now fails at once
@@ -220,6 +227,7 @@ func specs() []spec {
 		with(post("verifyRecoveryCode", "store_unavailable", "the guard's Redis cannot be reached", 503, `{"code":"7KQ2-M4XD-9HRT-PBWC","hashes":["sha256:`+strings.Repeat("0", 64)+`"]}`), deadStore),
 
 		with(call("getReadiness", "store_unavailable", "the guard's Redis cannot be reached", 503, "GET", "/readyz", ""), deadStore),
+		with(call("getReadiness", "shutting_down", "SIGTERM received: the last requests are being answered", 503, "GET", "/readyz", ""), stopping),
 
 		call("legacyGenerateSecret", "invalid_parameter", "ascii cannot carry random bytes", 400, "GET", "/auth/generate/secret/ascii/20", ""),
 		call("legacyGenerateToken", "invalid_parameter", "an unknown encoding", 400, "POST", "/auth/generate/token/base58", `{"secret":"`+s+`"}`),

@@ -3053,7 +3053,7 @@ export interface operations {
                     "application/json": components["schemas"]["api.ReadyResponse"];
                 };
             };
-            /** @description guard store unreachable (`store_unavailable`) */
+            /** @description guard store unreachable, or the instance is shutting down (`shutting_down`, `store_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
