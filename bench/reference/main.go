@@ -47,7 +47,7 @@ func main() {
 	timeouts := flag.Bool("timeouts", false, "serve with the service's timeouts")
 	records := flag.Int("records", 0, "hold this many guard-sized records")
 	flag.Parse()
-	held := make(map[[16]byte][72]byte, 0)
+	held := map[[16]byte][72]byte{}
 	for i := range *records {
 		held[[16]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)}] = [72]byte{}
 	}
