@@ -3,8 +3,11 @@
 # secrets so none is throttled) on the service as `go run .` starts it
 # (guard on in memory, access lines and metrics on), against two references
 # built here from bench/reference: a bare Gin endpoint (ShouldBindJSON into
-# a struct, c.JSON of a struct) and the same endpoint calling pquerna's
-# totp.ValidateCustom. The three run in turn, ROUNDS times, on loopback with
+# a struct, c.JSON of a struct), the same endpoint calling pquerna's
+# totp.ValidateCustom, and that one built with -tags libs, which links every
+# library the service links and runs their init but calls none of them
+# (what linking them costs, apart from what the service's code does). The
+# four run in turn, ROUNDS times, on loopback with
 # the server pinned to CPU 0 and wrk (-t1 -c32, keep-alive) to CPU 1. Each
 # of the service's figures is printed as a ratio of each reference's from
 # the same round, then the median of each ratio over the rounds.
@@ -33,7 +36,8 @@ out=bench/out
 mkdir -p "$out"
 go build -trimpath -o "$out/totp" .
 go build -trimpath -o "$out/reference" ./bench/reference
-refs="gin pquerna"
+go build -trimpath -tags libs -o "$out/reference-libs" ./bench/reference
+refs="gin pquerna libs"
 IFS=';' read -ra variants <<<"${VARIANTS:-}"
 for v in "${variants[@]}"; do
   refs="$refs ${v%%:*}"
@@ -78,6 +82,7 @@ results=$out/results.txt
 for round in $(seq "$ROUNDS"); do
   run "gin.$round" "$out/reference" -addr "127.0.0.1:$PORT" >>"$results"
   run "pquerna.$round" "$out/reference" -validate -addr "127.0.0.1:$PORT" >>"$results"
+  run "libs.$round" "$out/reference-libs" -validate -addr "127.0.0.1:$PORT" >>"$results"
   for v in "${variants[@]}"; do
     # shellcheck disable=SC2086 # a variant's flags are a list of words
     run "${v%%:*}.$round" "$out/reference" -validate ${v#*:} -addr "127.0.0.1:$PORT" >>"$results"
@@ -104,6 +109,11 @@ awk -v ratios="$ratios" -v refs="$refs" '
         split(line[round, ref], b, " ")
         printf "         %-8s %6.0f req/s  p50 %5.3f ms  p99 %5.3f ms  CPU %5.1f us/req  RSS %5.1f MiB  -> service %.2fx req/s, %.2fx p99\n", ref, b[2], b[3], b[4], b[7], b[5], s[2] / b[2], s[4] / b[4]
         printf "%s|%.3f|%.3f|%.3f|%.3f|%.1f\n", ref, s[2] / b[2], s[3] / b[3], s[4] / b[4], s[7] / b[7], s[5] > ratios
+        if (ref != "gin" && ref != "pquerna") {
+          # What the additions of a further reference cost it, against pquerna.
+          split(line[round, "pquerna"], p, " ")
+          printf "+%s|%.3f|%.3f|%.3f|%.3f|%.1f\n", ref, b[2] / p[2], b[3] / p[3], b[4] / p[4], b[7] / p[7], b[5] > ratios
+        }
       }
     }
   }' <(sed 's/ \+/ /g' "$results")
@@ -117,7 +127,17 @@ for ref in $refs; do
   printf "vs %-8s req/s %.2fx  p50 %.2fx  p99 %.2fx  CPU/req %.2fx\n" "$ref" \
     "$(median 2 "$ref")" "$(median 3 "$ref")" "$(median 4 "$ref")" "$(median 5 "$ref")"
 done
-echo "service peak RSS $(grep '^service' "$results" | awk '{print $5}' | sort -n | tail -1) MiB"
+echo "each further reference as ratios of pquerna, median of $ROUNDS rounds:"
+for ref in $refs; do
+  [ "$ref" = gin ] || [ "$ref" = pquerna ] && continue
+  printf "%-11s req/s %.2fx  p50 %.2fx  p99 %.2fx  CPU/req %.2fx\n" "$ref" \
+    "$(median 2 "+$ref")" "$(median 3 "+$ref")" "$(median 4 "+$ref")" "$(median 5 "+$ref")"
+done
+printf "peak RSS:"
+for name in service $refs; do
+  printf " %s %s MiB" "$name" "$(grep "^$name\." "$results" | awk '{print $5}' | sort -n | tail -1)"
+done
+echo
 echo "(raw: $results; wrk output: $out/*.wrk; the service's log: $out/service.*.log)"
 
 # A run that answered anything but 200, or nothing, measured nothing.
