@@ -18,7 +18,11 @@
 #   SERVICE_ENV="LOG_LEVEL=warn GUARD=off" bench/load.sh   # what a setting costs
 #   BASELINE=../other-checkout bench/load.sh   # a third reference: the service built from another tree
 #   VARIANTS='headers:-headers;records:-records 100000' bench/load.sh
-#       # more references: the pquerna one with flags, NAME:FLAGS each
+#       # more references: the pquerna one with flags, NAME:FLAGS each;
+#       # FLAGS starting with the word libs run the libs build
+#   VARIANTS='all:libs -headers -timeouts -records 100000' bench/load.sh
+#       # the libraries and the promises together: what is left is the
+#       # service's own code
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,8 +88,12 @@ for round in $(seq "$ROUNDS"); do
   run "pquerna.$round" "$out/reference" -validate -addr "127.0.0.1:$PORT" >>"$results"
   run "libs.$round" "$out/reference-libs" -validate -addr "127.0.0.1:$PORT" >>"$results"
   for v in "${variants[@]}"; do
+    flags=${v#*:} bin=$out/reference
+    if [ "${flags%% *}" = libs ]; then
+      flags=${flags#libs} bin=$out/reference-libs
+    fi
     # shellcheck disable=SC2086 # a variant's flags are a list of words
-    run "${v%%:*}.$round" "$out/reference" -validate ${v#*:} -addr "127.0.0.1:$PORT" >>"$results"
+    run "${v%%:*}.$round" "$bin" -validate $flags -addr "127.0.0.1:$PORT" >>"$results"
   done
   # shellcheck disable=SC2086 # SERVICE_ENV is a list of NAME=VALUE words
   run "service.$round" env ${SERVICE_ENV:-} "$out/totp" -addr "127.0.0.1:$PORT" >>"$results"
