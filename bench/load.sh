@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of POST /verify/token (wrong code, skew 1, 100,000 distinct
 # secrets so none is throttled) on the service as `go run .` starts it
-# (guard on in memory, access lines and metrics on), against two references
+# (guard on in memory, access lines and metrics on), against three references
 # built here from bench/reference: a bare Gin endpoint (ShouldBindJSON into
 # a struct, c.JSON of a struct), the same endpoint calling pquerna's
 # totp.ValidateCustom, and that one built with -tags libs, which links every
@@ -16,7 +16,7 @@
 #   bench/load.sh
 #   DURATION=10s ROUNDS=3 bench/load.sh
 #   SERVICE_ENV="LOG_LEVEL=warn GUARD=off" bench/load.sh   # what a setting costs
-#   BASELINE=../other-checkout bench/load.sh   # a third reference: the service built from another tree
+#   BASELINE=../other-checkout bench/load.sh   # a further reference: the service built from another tree
 #   VARIANTS='headers:-headers;records:-records 100000' bench/load.sh
 #       # more references: the pquerna one with flags, NAME:FLAGS each;
 #       # FLAGS starting with the word libs run the libs build
